@@ -12,8 +12,9 @@ Input: the WordNet 3.0 database as Debian's `wordnet-base` package installs it
   plurals.tsv  sorted `plural<TAB>singular` lines from noun.exc, for the
                irregular plurals whose singular is in nouns.tsv.
 
-A lemma's category is that of its first WordNet sense (the most frequent),
-A sense's category is the first
+A lemma's category is that of its first WordNet sense (the most frequent);
+when WordNet has no frequency evidence for the lemma, that of the most
+pictureable of its senses (PREFERENCE). A sense's category is the first
 root in ROOTS found among its hypernyms (instance hypernyms included).
 
 Run: python3 tools/wordnet/gen_categories.py [/usr/share/wordnet]
@@ -41,6 +42,8 @@ ROOTS = [
     ("object", "o", ["object.1", "matter.3", "artifact.1"]),
 ]
 ABSTRACT = "x"
+# Among equally frequent senses, the one that makes the better picture.
+PREFERENCE = ["a", "f", "l", "v", "b", "o", "r", "t", "s", "p", "x"]
 
 
 def read_index(pos):
@@ -123,6 +126,10 @@ def main():
         if any(ch.isdigit() for ch in lemma) or lemma.count("_") > 1:
             continue
         code = category(offs[0])
+        if tagged == 0 and len(offs) > 1:
+            # No frequency evidence: prefer the most pictureable sense
+            # ("heron" the bird over Heron of Alexandria, "hot dog" the food).
+            code = min((category(o) for o in offs), key=PREFERENCE.index)
         if "_" in lemma and code == ABSTRACT:
             continue  # abstract compounds never name a pictureable subject
         if others.get(lemma, 0) > tagged:

@@ -1,0 +1,214 @@
+//! Noun categories from the WordNet-derived table, and plural handling.
+//!
+//! The tables are sorted text (`data/wordnet/*.tsv`), searched in place by
+//! binary search: no start-up cost, no allocation.
+
+use serde::Serialize;
+
+static NOUNS: &str = include_str!("../data/wordnet/nouns.tsv");
+static PLURALS: &str = include_str!("../data/wordnet/plurals.tsv");
+
+/// What kind of thing a noun names. Every noun has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Person,
+    Animal,
+    Plant,
+    Food,
+    Vehicle,
+    Building,
+    Object,
+    Landscape,
+    Artwork,
+    Text,
+    Abstract,
+}
+
+impl Category {
+    pub const ALL: [Category; 11] = [
+        Category::Person,
+        Category::Animal,
+        Category::Plant,
+        Category::Food,
+        Category::Vehicle,
+        Category::Building,
+        Category::Object,
+        Category::Landscape,
+        Category::Artwork,
+        Category::Text,
+        Category::Abstract,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Person => "person",
+            Category::Animal => "animal",
+            Category::Plant => "plant",
+            Category::Food => "food",
+            Category::Vehicle => "vehicle",
+            Category::Building => "building",
+            Category::Object => "object",
+            Category::Landscape => "landscape",
+            Category::Artwork => "artwork",
+            Category::Text => "text",
+            Category::Abstract => "abstract",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    fn from_code(c: u8) -> Option<Category> {
+        Some(match c.to_ascii_lowercase() {
+            b'p' => Category::Person,
+            b'a' => Category::Animal,
+            b'l' => Category::Plant,
+            b'f' => Category::Food,
+            b'v' => Category::Vehicle,
+            b'b' => Category::Building,
+            b'o' => Category::Object,
+            b's' => Category::Landscape,
+            b'r' => Category::Artwork,
+            b't' => Category::Text,
+            b'x' => Category::Abstract,
+            _ => return None,
+        })
+    }
+}
+
+/// Binary search a sorted `key<TAB>value` table for `key`.
+fn lookup<'a>(table: &'a str, key: &str) -> Option<&'a str> {
+    let bytes = table.as_bytes();
+    let (mut lo, mut hi) = (0usize, bytes.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        // the line containing `mid`
+        let start = bytes[..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |p| start + p);
+        let line = &table[start..end];
+        let (k, v) = line.split_once('\t').unwrap_or((line, ""));
+        match k.as_bytes().cmp(key.as_bytes()) {
+            std::cmp::Ordering::Equal => return Some(v),
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    None
+}
+
+/// A noun's entry in the WordNet table: its category, and whether it is a
+/// weak noun (used more as a verb or adjective: "red", "flying").
+pub fn wordnet_entry(lemma: &str) -> Option<(Category, bool)> {
+    let code = lookup(NOUNS, lemma)?.as_bytes().first().copied()?;
+    Some((Category::from_code(code)?, code.is_ascii_uppercase()))
+}
+
+/// The category of a noun (singular or plural, any case), if it is one:
+/// first lexicon.toml's overrides, then WordNet.
+pub fn category_of(word: &str) -> Option<(Category, bool)> {
+    let lower = word.to_lowercase();
+    let overrides = &crate::knowledge().lexicon.category_overrides;
+    if let Some(c) = overrides.get(&lower).and_then(|c| Category::parse(c)) {
+        return Some((c, false));
+    }
+    if let Some(e) = wordnet_entry(&lower) {
+        return Some(e);
+    }
+    let single = singular(&lower)?;
+    if let Some(c) = overrides.get(&single).and_then(|c| Category::parse(c)) {
+        return Some((c, false));
+    }
+    wordnet_entry(&single)
+}
+
+/// The singular of a plural noun, if `word` is a known plural: irregular
+/// plurals from WordNet ("mice", "geese", "cacti"), then the regular rules,
+/// each checked against the noun table. `None` if `word` is not a plural.
+pub fn singular(word: &str) -> Option<String> {
+    let lower = word.to_lowercase();
+    if let Some(base) = lookup(PLURALS, &lower) {
+        return Some(base.to_string());
+    }
+    let known = |s: &str| wordnet_entry(s).is_some();
+    let candidates: Vec<String> = if let Some(stem) = lower.strip_suffix("ies") {
+        vec![format!("{stem}y"), format!("{stem}ie")]
+    } else if let Some(stem) = lower.strip_suffix("ves") {
+        vec![format!("{stem}f"), format!("{stem}fe"), format!("{stem}ve")]
+    } else if let Some(stem) = lower.strip_suffix("men") {
+        vec![format!("{stem}man")]
+    } else if let Some(stem) = lower.strip_suffix("es") {
+        vec![stem.to_string(), format!("{stem}e")]
+    } else if let Some(stem) = lower.strip_suffix('s') {
+        if stem.ends_with('s') || stem.ends_with('u') || stem.len() < 2 {
+            vec![] // "glass", "bus", "as"
+        } else {
+            vec![stem.to_string()]
+        }
+    } else {
+        vec![]
+    };
+    candidates.into_iter().find(|c| known(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_from_wordnet() {
+        let cat = |w| category_of(w).map(|c| c.0);
+        assert_eq!(cat("cat"), Some(Category::Animal));
+        assert_eq!(cat("heron"), Some(Category::Animal));
+        assert_eq!(cat("pizza"), Some(Category::Food));
+        assert_eq!(cat("tulip"), Some(Category::Plant));
+        assert_eq!(cat("submarine"), Some(Category::Vehicle));
+        assert_eq!(cat("cathedral"), Some(Category::Building));
+        assert_eq!(cat("teapot"), Some(Category::Object));
+        assert_eq!(cat("astronaut"), Some(Category::Person));
+        assert_eq!(cat("glacier"), Some(Category::Landscape));
+        assert_eq!(cat("freedom"), Some(Category::Abstract));
+        assert_eq!(cat("hot dog"), Some(Category::Food));
+    }
+
+    #[test]
+    fn overrides_win() {
+        assert_eq!(category_of("sign").unwrap().0, Category::Text);
+        assert_eq!(category_of("crowd").unwrap().0, Category::Person);
+        assert_eq!(category_of("dragons").unwrap().0, Category::Animal);
+    }
+
+    #[test]
+    fn irregular_plurals() {
+        assert_eq!(singular("mice").as_deref(), Some("mouse"));
+        assert_eq!(singular("geese").as_deref(), Some("goose"));
+        assert_eq!(singular("children").as_deref(), Some("child"));
+        assert_eq!(singular("wolves").as_deref(), Some("wolf"));
+        assert_eq!(singular("cacti").as_deref(), Some("cactus"));
+        assert_eq!(singular("teeth").as_deref(), Some("tooth"));
+        assert_eq!(category_of("mice").unwrap().0, Category::Animal);
+        assert_eq!(category_of("women").unwrap().0, Category::Person);
+    }
+
+    #[test]
+    fn regular_plurals() {
+        assert_eq!(singular("cats").as_deref(), Some("cat"));
+        assert_eq!(singular("boxes").as_deref(), Some("box"));
+        assert_eq!(singular("berries").as_deref(), Some("berry"));
+        assert_eq!(singular("knives").as_deref(), Some("knife"));
+        assert_eq!(singular("glass"), None);
+        assert_eq!(singular("cat"), None);
+    }
+
+    #[test]
+    fn unknown_words_have_no_entry() {
+        assert_eq!(category_of("zzzzqx"), None);
+    }
+}
