@@ -1,0 +1,3 @@
+//! mural's prompt stages: idea -> analysis -> structured prompt -> target text.
+pub mod analysis;
+pub mod text;

@@ -1,0 +1,543 @@
+//! Idea -> analysis: what the idea names, with no invention.
+//!
+//! The analyzer reads subjects (with counts and attributes), the setting,
+//! time of day, weather, season, colors, mood, a named medium or artist,
+//! composition hints, negations ("without people") and quoted text. Every
+//! field records only what the idea says; the writer decides what to add.
+
+use crate::text::{words, Word};
+use mural_knowledge::{category_of, knowledge, singular, Category};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// One thing the idea is about.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Subject {
+    /// The noun as written ("cats").
+    pub noun: String,
+    /// Its singular, lower case ("cat").
+    pub lemma: String,
+    pub category: Category,
+    /// An explicit count ("three cats" -> 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    pub plural: bool,
+    /// Words that modify it ("fluffy", "red", "coffee" in "coffee cup").
+    pub attributes: Vec<String>,
+}
+
+/// The structured reading of an idea.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Analysis {
+    pub idea: String,
+    pub subjects: Vec<Subject>,
+    /// Category of the main subject (the first one), or of the setting.
+    pub category: Option<Category>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scene: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weather: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub season: Option<String>,
+    pub colors: Vec<String>,
+    pub monochrome: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mood: Option<String>,
+    /// Medium the idea names (media.toml id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    /// "in the style of X": X, verbatim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub composition: Option<String>,
+    /// Nouns the idea excludes ("without people" -> "people").
+    pub negations: Vec<String>,
+    /// Quoted text, verbatim, without the quote marks.
+    pub quoted: Vec<String>,
+    /// Whether the idea is a full sentence (has a verb), not a noun phrase.
+    pub sentence: bool,
+    /// Lower-case content words of the idea (not stopwords), in order.
+    pub content_words: Vec<String>,
+}
+
+impl Analysis {
+    pub fn is_night(&self) -> bool {
+        self.time
+            .as_deref()
+            .and_then(|t| knowledge().time(t))
+            .is_some_and(|t| t.night)
+    }
+
+    /// Whether the idea names a medium that is not photographic (or an
+    /// artist, whose work we assume is made by hand).
+    pub fn non_photographic(&self) -> bool {
+        match &self.medium {
+            Some(m) => knowledge().medium(m).is_some_and(|m| !m.photographic),
+            None => self.artist.is_some(),
+        }
+    }
+
+    pub fn plural_subject(&self) -> bool {
+        self.subjects.first().is_some_and(|s| s.plural)
+    }
+}
+
+/// Quoted spans: `"..."`, curly double quotes, and `'...'` when the quotes
+/// stand at word boundaries (so "dog's" is no quote). Returns (start, end)
+/// byte spans including the quote marks, and the inner text.
+pub fn quoted_spans(idea: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = idea.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        let close = match c {
+            '"' => Some('"'),
+            '\u{201C}' => Some('\u{201D}'),
+            '\'' | '\u{2018}' => {
+                let prev_ok = i == 0 || !chars[i - 1].1.is_alphanumeric();
+                if prev_ok {
+                    Some(if c == '\'' { '\'' } else { '\u{2019}' })
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(close) = close {
+            let single = close == '\'' || close == '\u{2019}';
+            let found = (i + 1..chars.len()).find(|&j| {
+                chars[j].1 == close
+                    && (!single || j + 1 == chars.len() || !chars[j + 1].1.is_alphanumeric())
+            });
+            if let Some(j) = found {
+                let inner = &idea[chars[i].0 + c.len_utf8()..chars[j].0];
+                if !inner.trim().is_empty() {
+                    let end = chars[j].0 + close.len_utf8();
+                    out.push((pos, end, inner.to_string()));
+                    i = j + 1;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A phrase table indexed by first word: matching is a hash lookup, not a scan.
+struct Phrases {
+    by_first: HashMap<String, Vec<(Vec<String>, String)>>,
+}
+
+impl Phrases {
+    fn new<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Phrases {
+        let mut by_first: HashMap<String, Vec<(Vec<String>, String)>> = HashMap::new();
+        for (id, phrases) in entries {
+            for p in phrases {
+                let pw = crate::text::lower_words(p);
+                if let Some(first) = pw.first() {
+                    by_first.entry(first.clone()).or_default().push((pw, id.to_string()));
+                }
+            }
+        }
+        Phrases { by_first }
+    }
+
+    fn plain(list: &[String]) -> Phrases {
+        Phrases::new([("", list)])
+    }
+
+    /// The longest phrase starting at word `i`: (length in words, id).
+    fn at(&self, ws: &[Word], i: usize) -> Option<(usize, &str)> {
+        let mut best: Option<(usize, &str)> = None;
+        for (pw, id) in self.by_first.get(&ws[i].lower)? {
+            if pw.len() > best.map_or(0, |b| b.0)
+                && i + pw.len() <= ws.len()
+                && ws[i..i + pw.len()].iter().zip(pw).all(|(w, p)| &w.lower == p)
+            {
+                best = Some((pw.len(), id));
+            }
+        }
+        best
+    }
+}
+
+fn match_at(p: &Phrases, ws: &[Word], i: usize) -> usize {
+    p.at(ws, i).map_or(0, |b| b.0)
+}
+
+struct Tables {
+    media: Phrases,
+    compositions: Phrases,
+    times: Phrases,
+    weathers: Phrases,
+    seasons: Phrases,
+    moods: Phrases,
+    scenes: Phrases,
+    style_of: Phrases,
+    monochrome: Phrases,
+    negations: Phrases,
+    quantifiers: Phrases,
+}
+
+fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(|| {
+        let k = knowledge();
+        let t = &k.lexicon.terms;
+        Tables {
+            media: Phrases::new(k.media.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            compositions: Phrases::new(k.compositions.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            times: Phrases::new(k.times.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            weathers: Phrases::new(k.weathers.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            seasons: Phrases::new(k.seasons.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            moods: Phrases::new(k.moods.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            scenes: Phrases::new(k.scenes.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            style_of: Phrases::plain(&t.style_of),
+            monochrome: Phrases::plain(&t.monochrome),
+            negations: Phrases::plain(&t.negations),
+            quantifiers: Phrases::plain(&t.plural_quantifiers),
+        }
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Free,
+    Quoted,
+    Stop,
+    Consumed,
+}
+
+/// Reads an idea. Never fails: any text has an analysis.
+pub fn analyze(idea: &str) -> Analysis {
+    let lex = &knowledge().lexicon;
+    let t = tables();
+    let idea = idea.trim();
+    let quotes = quoted_spans(idea);
+    let ws = words(idea);
+    let mut role: Vec<Role> = ws
+        .iter()
+        .map(|w| {
+            if quotes.iter().any(|&(s, e, _)| w.start >= s && w.end <= e) {
+                Role::Quoted
+            } else if lex.stopwords.contains(&w.lower) {
+                Role::Stop
+            } else {
+                Role::Free
+            }
+        })
+        .collect();
+    let mut a = Analysis {
+        idea: idea.to_string(),
+        quoted: quotes.iter().map(|q| q.2.clone()).collect(),
+        ..Default::default()
+    };
+    a.content_words = ws
+        .iter()
+        .zip(&role)
+        .filter(|(_, r)| **r == Role::Free)
+        .map(|(w, _)| w.lower.clone())
+        .collect();
+    a.sentence = ws
+        .iter()
+        .zip(&role)
+        .any(|(w, r)| *r != Role::Quoted && lex.finite_verbs.contains(&w.lower))
+        || idea.trim_end_matches(['.', '!', '?']).contains(". ");
+
+    // "in the style of X": X runs to the next punctuation.
+    'style: for (i, _) in ws.iter().enumerate() {
+        let n = match_at(&t.style_of, &ws, i);
+        if n > 0 && i + n < ws.len() {
+            let from = ws[i + n].start;
+            let rest = &idea[from..];
+            let stop = rest.find([',', '.', ';', '(', ')']).unwrap_or(rest.len());
+            let artist = rest[..stop].trim();
+            if !artist.is_empty() {
+                a.artist = Some(artist.to_string());
+                for (j, w) in ws.iter().enumerate().skip(i) {
+                    if w.start < from + stop {
+                        role[j] = Role::Consumed;
+                    }
+                }
+                break 'style;
+            }
+        }
+    }
+
+    // Monochrome before colors, so "black and white" is not two colors.
+    for i in 0..ws.len() {
+        if role[i] == Role::Quoted {
+            continue;
+        }
+        let n = match_at(&t.monochrome, &ws, i);
+        if n > 0 {
+            a.monochrome = true;
+            role[i..i + n].iter_mut().for_each(|r| *r = Role::Consumed);
+        }
+    }
+
+    // Named things, each the first (longest) match in the idea.
+    let found = |table: &Phrases, role: &mut Vec<Role>| -> Option<String> {
+        for i in 0..ws.len() {
+            if role[i] == Role::Quoted || role[i] == Role::Consumed {
+                continue;
+            }
+            if let Some((n, id)) = table.at(&ws, i) {
+                role[i..i + n].iter_mut().for_each(|r| *r = Role::Consumed);
+                return Some(id.to_string());
+            }
+        }
+        None
+    };
+    a.medium = found(&t.media, &mut role);
+    a.composition = found(&t.compositions, &mut role);
+    a.time = found(&t.times, &mut role);
+    a.weather = found(&t.weathers, &mut role);
+    a.season = found(&t.seasons, &mut role);
+    a.mood = found(&t.moods, &mut role);
+    // The scene is matched without consuming: "a beach" is both the setting and the subject.
+    a.scene = found(&t.scenes, &mut role.clone());
+
+    // Colors.
+    for (i, w) in ws.iter().enumerate() {
+        if role[i] == Role::Free
+            && (lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower))
+        {
+            a.colors.push(w.lower.clone());
+        }
+    }
+
+    // Negations: the nouns after "without", "no", ... up to punctuation or a
+    // word that is not a noun, "and" or "or".
+    let mut negated_idx = vec![false; ws.len()];
+    for i in 0..ws.len() {
+        if role[i] == Role::Quoted {
+            continue;
+        }
+        let n = match_at(&t.negations, &ws, i);
+        if n == 0 {
+            continue;
+        }
+        let mut j = i + n;
+        while j < ws.len() {
+            let between = &idea[ws[j - 1].end..ws[j].start];
+            if between.contains([',', '.', ';', ':', '(']) && between.trim() != "," {
+                break;
+            }
+            let w = &ws[j].lower;
+            if ["any", "a", "an", "the", "single", "other", "and", "or"].contains(&w.as_str()) {
+                j += 1;
+                continue;
+            }
+            match category_of(w) {
+                Some((_, false)) if role[j] != Role::Quoted => {
+                    a.negations.push(w.clone());
+                    negated_idx[j] = true;
+                    j += 1;
+                }
+                _ => break,
+            }
+        }
+    }
+
+    // Subjects: nouns not otherwise used; the last noun of a run is the
+    // head, earlier ones and adjectives before it are its attributes.
+    let numbers = &lex.numbers;
+    let mut pending_attrs: Vec<String> = Vec::new();
+    let mut pending_count: Option<u32> = None;
+    let mut pending_plural = false;
+    let mut i = 0;
+    while i < ws.len() {
+        let w = &ws[i];
+        if role[i] == Role::Quoted {
+            pending_attrs.clear();
+            i += 1;
+            continue;
+        }
+        // quantifier phrases ("a group of", "several")
+        let q = match_at(&t.quantifiers, &ws, i);
+        if q > 0 {
+            pending_plural = true;
+            i += q;
+            continue;
+        }
+        if let Some(&n) = numbers.get(&w.lower) {
+            pending_count = Some(n);
+            i += 1;
+            continue;
+        }
+        if let Ok(n) = w.lower.parse::<u32>() {
+            if n > 0 && n < 10_000 {
+                pending_count = Some(n);
+            }
+            i += 1;
+            continue;
+        }
+        if role[i] == Role::Stop {
+            if !matches!(w.lower.as_str(), "a" | "an" | "the") {
+                pending_attrs.clear();
+                pending_count = None;
+                pending_plural = false;
+            }
+            i += 1;
+            continue;
+        }
+        if role[i] == Role::Consumed || negated_idx[i] {
+            pending_attrs.clear();
+            i += 1;
+            continue;
+        }
+        let entry = category_of(&w.lower);
+        let next_is_noun = ws.get(i + 1).is_some_and(|n| {
+            role[i + 1] == Role::Free
+                && !negated_idx[i + 1]
+                && idea[w.end..n.start].trim().is_empty()
+                && matches!(category_of(&n.lower), Some((_, false)))
+        });
+        match entry {
+            Some((category, false)) if !next_is_noun => {
+                let lemma = singular(&w.lower).unwrap_or_else(|| w.lower.clone());
+                let plural = pending_plural
+                    || pending_count.is_some_and(|c| c > 1)
+                    || (lemma != w.lower && !w.lower.ends_with("ss"));
+                a.subjects.push(Subject {
+                    noun: w.text.to_string(),
+                    lemma,
+                    category,
+                    count: pending_count,
+                    plural,
+                    attributes: std::mem::take(&mut pending_attrs),
+                });
+                pending_count = None;
+                pending_plural = false;
+            }
+            _ => pending_attrs.push(w.lower.clone()),
+        }
+        i += 1;
+    }
+
+    a.category = a.subjects.first().map(|s| s.category).or_else(|| {
+        if a.scene.is_some() || a.time.is_some() || a.weather.is_some() {
+            Some(Category::Landscape)
+        } else if !a.quoted.is_empty() {
+            Some(Category::Text)
+        } else {
+            None
+        }
+    });
+    // A named medium that is itself the only "subject" ("a painting") is not one.
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beach_sunset() {
+        let a = analyze("a beach sunset");
+        assert_eq!(a.scene.as_deref(), Some("beach"));
+        assert_eq!(a.time.as_deref(), Some("sunset"));
+        assert_eq!(a.category, Some(Category::Landscape));
+        assert_eq!(a.content_words, ["beach", "sunset"]);
+        assert!(!a.sentence);
+    }
+
+    #[test]
+    fn counts_and_attributes() {
+        let a = analyze("three fluffy cats on a red chair");
+        assert_eq!(a.subjects[0].lemma, "cat");
+        assert_eq!(a.subjects[0].count, Some(3));
+        assert!(a.subjects[0].plural);
+        assert_eq!(a.subjects[0].attributes, ["fluffy"]);
+        assert_eq!(a.subjects[1].lemma, "chair");
+        assert_eq!(a.subjects[1].attributes, ["red"]);
+        assert_eq!(a.colors, ["red"]);
+        assert_eq!(a.category, Some(Category::Animal));
+    }
+
+    #[test]
+    fn irregular_plural_subject() {
+        let a = analyze("two mice");
+        assert_eq!(a.subjects[0].lemma, "mouse");
+        assert!(a.subjects[0].plural);
+        assert_eq!(a.subjects[0].category, Category::Animal);
+    }
+
+    #[test]
+    fn quoted_text_and_sign() {
+        let a = analyze("a sign that says \"Very Deep Learning\"");
+        assert_eq!(a.quoted, ["Very Deep Learning"]);
+        assert_eq!(a.category, Some(Category::Text));
+        assert!(a.sentence);
+        // no subject inside the quote
+        assert!(a.subjects.iter().all(|s| s.lemma != "learning"));
+    }
+
+    #[test]
+    fn single_quotes_but_not_apostrophes() {
+        let a = analyze("a dog's bowl with 'good boy' on it");
+        assert_eq!(a.quoted, ["good boy"]);
+    }
+
+    #[test]
+    fn medium_and_artist() {
+        let a = analyze("a watercolor of a fox");
+        assert_eq!(a.medium.as_deref(), Some("watercolor"));
+        assert!(a.non_photographic());
+        let a = analyze("a harbor in the style of Cezanne");
+        assert_eq!(a.artist.as_deref(), Some("Cezanne"));
+        assert!(a.non_photographic());
+        let a = analyze("a DSLR photo of a fox");
+        assert_eq!(a.medium.as_deref(), Some("photo"));
+        assert!(!a.non_photographic());
+    }
+
+    #[test]
+    fn negations() {
+        let a = analyze("a city street at night without people or cars");
+        assert_eq!(a.negations, ["people", "cars"]);
+        assert!(a.is_night());
+        assert!(a.subjects.iter().all(|s| s.lemma != "people"));
+    }
+
+    #[test]
+    fn monochrome_is_not_colors() {
+        let a = analyze("a black and white photo of a lighthouse");
+        assert!(a.monochrome);
+        assert!(a.colors.is_empty());
+    }
+
+    #[test]
+    fn weather_season_mood_composition() {
+        let a = analyze("a misty autumn forest, aerial view, mysterious");
+        assert_eq!(a.weather.as_deref(), Some("fog"));
+        assert_eq!(a.season.as_deref(), Some("autumn"));
+        assert_eq!(a.mood.as_deref(), Some("mysterious"));
+        assert_eq!(a.composition.as_deref(), Some("aerial"));
+        assert_eq!(a.scene.as_deref(), Some("forest"));
+    }
+
+    #[test]
+    fn noun_compounds_have_a_head() {
+        let a = analyze("a coffee cup");
+        assert_eq!(a.subjects.len(), 1);
+        assert_eq!(a.subjects[0].lemma, "cup");
+        assert_eq!(a.subjects[0].attributes, ["coffee"]);
+    }
+
+    #[test]
+    fn unseen_words_still_analyze() {
+        let a = analyze("bond");
+        assert_eq!(a.content_words, ["bond"]);
+        assert!(a.category.is_some());
+        let a = analyze("zxqv");
+        assert_eq!(a.category, None);
+    }
+}

@@ -1,0 +1,197 @@
+//! Small text utilities shared by the analyzer, the writer and the checks.
+
+/// One word of a text, with its byte span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word<'a> {
+    pub text: &'a str,
+    pub lower: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Words: runs of letters and digits, with inner apostrophes, hyphens and
+/// periods kept ("dog's", "wet-on-wet", "f/8" splits, "6.1" stays).
+pub fn words(text: &str) -> Vec<Word<'_>> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        if !c.is_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < chars.len() {
+            let c = chars[j].1;
+            if c.is_alphanumeric() {
+                j += 1;
+            } else if matches!(c, '\'' | '\u{2019}' | '-' | '.')
+                && j + 1 < chars.len()
+                && chars[j + 1].1.is_alphanumeric()
+                && (c != '.' || (chars[j - 1].1.is_ascii_digit() && chars[j + 1].1.is_ascii_digit()))
+            {
+                j += 2;
+            } else {
+                break;
+            }
+        }
+        let end = chars.get(j).map_or(text.len(), |&(p, _)| p);
+        let w = &text[start..end];
+        out.push(Word {
+            text: w,
+            lower: w.to_lowercase().replace('\u{2019}', "'"),
+            start,
+            end,
+        });
+        i = j;
+    }
+    out
+}
+
+/// Lower-case words of `text`, as owned strings.
+pub fn lower_words(text: &str) -> Vec<String> {
+    words(text).into_iter().map(|w| w.lower).collect()
+}
+
+/// Whether `term` (one or more words) occurs in `text` as whole words.
+pub fn has_term(text_words: &[String], term: &str) -> bool {
+    let t: Vec<String> = lower_words(term);
+    if t.is_empty() {
+        return false;
+    }
+    // terms such as "f/" are matched on the raw text by the caller
+    text_words.windows(t.len()).any(|w| w == t.as_slice())
+}
+
+/// Normal form of a word for "did this word survive" checks: lower case,
+/// possessive and plural endings removed, so inflections match.
+pub fn stem(word: &str) -> String {
+    let w = word.to_lowercase().replace('\u{2019}', "'");
+    let w = w
+        .strip_suffix("'s")
+        .or_else(|| w.strip_suffix('\''))
+        .unwrap_or(&w)
+        .to_string();
+    if let Some(s) = mural_knowledge::singular(&w) {
+        return s;
+    }
+    for suffix in ["ing", "ed", "es", "s"] {
+        if let Some(stem) = w.strip_suffix(suffix) {
+            if stem.len() >= 3 {
+                return stem.to_string();
+            }
+        }
+    }
+    w
+}
+
+/// "a" or "an" for the word that follows.
+pub fn article_for(next: &str) -> &'static str {
+    let lower = next.to_lowercase();
+    let an_exceptions = ["hour", "honest", "honor", "honour", "heir", "herb"];
+    let a_exceptions = [
+        "uni", "use", "usu", "uti", "one", "once", "euro", "ewe", "ufo", "u-", "uk", "ukulele",
+    ];
+    if an_exceptions.iter().any(|e| lower.starts_with(e)) {
+        return "an";
+    }
+    if a_exceptions.iter().any(|e| lower.starts_with(e)) {
+        return "a";
+    }
+    // spoken letters and numbers: "an 8-bit", "an 18th", "an 11"
+    if lower.starts_with('8') || lower.starts_with("11") || lower.starts_with("18") {
+        return "an";
+    }
+    match lower.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+/// Fixes "a"/"an" before the next word in text the writer generated.
+pub fn fix_articles(text: &str) -> String {
+    let ws = words(text);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for pair in ws.windows(2) {
+        let (w, next) = (&pair[0], &pair[1]);
+        if w.lower == "a" || w.lower == "an" {
+            // only when separated by plain spaces
+            if text[w.end..next.start].chars().all(|c| c == ' ') {
+                let want = article_for(next.text);
+                if want != w.lower {
+                    out.push_str(&text[last..w.start]);
+                    let upper = w.text.starts_with('A');
+                    out.push_str(&if upper { capitalize(want) } else { want.to_string() });
+                    last = w.end;
+                }
+            }
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// First letter in upper case.
+pub fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Joins phrases as "a, b and c".
+pub fn join_list(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+/// Word-set Jaccard similarity of two texts.
+pub fn jaccard(a: &str, b: &str) -> f64 {
+    use std::collections::BTreeSet;
+    let sa: BTreeSet<String> = lower_words(a).into_iter().collect();
+    let sb: BTreeSet<String> = lower_words(b).into_iter().collect();
+    let inter = sa.intersection(&sb).count() as f64;
+    let union = sa.union(&sb).count() as f64;
+    if union == 0.0 {
+        1.0
+    } else {
+        inter / union
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_keep_inner_punctuation() {
+        let w: Vec<_> = words("a dog's wet-on-wet v6.1, f/8!").into_iter().map(|w| w.text).collect();
+        assert_eq!(w, ["a", "dog's", "wet-on-wet", "v6.1", "f", "8"]);
+    }
+
+    #[test]
+    fn articles() {
+        assert_eq!(fix_articles("a owl and an cat"), "an owl and a cat");
+        assert_eq!(fix_articles("A oil painting of a hour"), "An oil painting of an hour");
+        assert_eq!(fix_articles("a unicorn, a European city, an 8-bit game"), "a unicorn, a European city, an 8-bit game");
+    }
+
+    #[test]
+    fn stems_match_inflections() {
+        assert_eq!(stem("Cats"), stem("cat"));
+        assert_eq!(stem("mice"), stem("mouse"));
+        assert_eq!(stem("dog's"), stem("dog"));
+    }
+
+    #[test]
+    fn jaccard_bounds() {
+        assert_eq!(jaccard("a b", "a b"), 1.0);
+        assert_eq!(jaccard("a b", "c d"), 0.0);
+    }
+}
