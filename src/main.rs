@@ -1,1 +1,27 @@
-fn main(){}
+//! The `mural` command line: a thin shell over the library crates.
+//!
+//! `main` parses arguments, runs a command, and maps errors to exit codes:
+//! 0 success, 1 "ran, but found problems" (lint), 2 bad input (with a
+//! one-line message on stderr that names the fix).
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(code) => code,
+        Err(e) => {
+            let code = if e.downcast_ref::<cli::UsageError>().is_some()
+                || e.downcast_ref::<mural_prompt::WriteError>()
+                    .is_some_and(|w| !matches!(w, mural_prompt::WriteError::Backend { .. }))
+            {
+                2
+            } else {
+                1
+            };
+            eprintln!("mural: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}

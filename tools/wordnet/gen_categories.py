@@ -5,7 +5,9 @@ Input: the WordNet 3.0 database as Debian's `wordnet-base` package installs it
 (/usr/share/wordnet). Output, in crates/mural-knowledge/data/wordnet/:
 
   nouns.tsv    sorted `lemma<TAB>code` lines (single words, and two-word
-               compounds such as "hot dog" unless they are abstract). The code is one letter per
+               compounds such as "hot dog" unless they are abstract), and
+               code "-" for words WordNet knows only as verbs, adjectives
+               or adverbs. The code is one letter per
                category (see CODES); upper case marks a "weak" noun, a lemma
                whose verb/adjective/adverb senses are tagged more often in
                WordNet's sense-tagged corpus than its noun senses (red, flying), which the analyzer treats as a modifier first.
@@ -135,6 +137,16 @@ def main():
         if others.get(lemma, 0) > tagged:
             code = code.upper()
         rows.append((lemma.replace("_", " ").lower(), code))
+    # Words WordNet knows only as verbs, adjectives or adverbs, so the
+    # analyzer can tell "never seen" (a new noun) from "not a noun".
+    noun_lemmas = {lemma for lemma, _ in rows}
+    for pos in ("verb", "adj", "adv"):
+        for lemma in read_index(pos):
+            if "_" in lemma or any(ch.isdigit() for ch in lemma):
+                continue
+            word = lemma.lower()
+            if word not in noun_lemmas:
+                rows.append((word, "-"))
     rows = sorted(set(rows), key=lambda r: r[0].encode("utf-8"))
     # one row per lemma (lowercased duplicates such as "Mars"/"mars": keep the first)
     uniq, last = [], None

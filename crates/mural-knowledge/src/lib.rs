@@ -13,7 +13,7 @@
 mod nouns;
 mod types;
 
-pub use nouns::{category_of, singular, Category};
+pub use nouns::{category_of, is_known_word, singular, Category};
 pub use types::*;
 
 use std::sync::OnceLock;

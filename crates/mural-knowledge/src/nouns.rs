@@ -111,6 +111,37 @@ pub fn wordnet_entry(lemma: &str) -> Option<(Category, bool)> {
     Some((Category::from_code(code)?, code.is_ascii_uppercase()))
 }
 
+/// Whether WordNet (or lexicon.toml) knows `word` at all, as any part of
+/// speech, directly or as an inflection ("sitting", "cats", "painted").
+/// A word it does not know is most likely a new noun or a name.
+pub fn is_known_word(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    if lookup(NOUNS, &lower).is_some()
+        || crate::knowledge().lexicon.category_overrides.contains_key(&lower)
+        || singular(&lower).is_some()
+    {
+        return true;
+    }
+    // verb and adjective inflections
+    let stems = [
+        lower.strip_suffix("ing").map(|s| s.to_string()),
+        lower.strip_suffix("ing").map(|s| format!("{s}e")),
+        lower.strip_suffix("ed").map(|s| s.to_string()),
+        lower.strip_suffix('d').map(|s| s.to_string()),
+        lower.strip_suffix("er").map(|s| s.to_string()),
+        lower.strip_suffix("est").map(|s| s.to_string()),
+        lower.strip_suffix("ly").map(|s| s.to_string()),
+        lower.strip_suffix('s').map(|s| s.to_string()),
+    ];
+    let doubled = |s: &str| {
+        let b = s.as_bytes();
+        (b.len() > 2 && b[b.len() - 1] == b[b.len() - 2]).then(|| s[..s.len() - 1].to_string())
+    };
+    stems.into_iter().flatten().any(|s| {
+        s.len() > 1 && (lookup(NOUNS, &s).is_some() || doubled(&s).is_some_and(|d| lookup(NOUNS, &d).is_some()))
+    })
+}
+
 /// The category of a noun (singular or plural, any case), if it is one:
 /// first lexicon.toml's overrides, then WordNet.
 pub fn category_of(word: &str) -> Option<(Category, bool)> {
@@ -210,5 +241,10 @@ mod tests {
     #[test]
     fn unknown_words_have_no_entry() {
         assert_eq!(category_of("zzzzqx"), None);
+        assert!(!is_known_word("zzzzqx"));
+        assert!(is_known_word("sitting"));
+        assert!(is_known_word("fluffy"));
+        assert!(is_known_word("running"));
+        assert_eq!(category_of("fluffy"), None);
     }
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 pub struct Lexicon {
     pub stopwords: Vec<String>,
     pub finite_verbs: Vec<String>,
+    pub containers: Vec<String>,
+    pub depiction_nouns: Vec<String>,
     pub numbers: BTreeMap<String, u32>,
     pub terms: Terms,
     pub category_overrides: BTreeMap<String, String>,
@@ -20,6 +22,7 @@ pub struct Terms {
     pub monochrome: Vec<String>,
     pub camera: Vec<String>,
     pub daylight: Vec<String>,
+    pub clear_sky: Vec<String>,
     pub people: Vec<String>,
     pub style_of: Vec<String>,
     pub negations: Vec<String>,
@@ -122,6 +125,8 @@ pub struct Lighting {
     pub sunny: bool,
     #[serde(default)]
     pub for_categories: Vec<String>,
+    #[serde(default)]
+    pub photo_only: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +190,8 @@ pub struct Medium {
     pub tags: Vec<String>,
     pub negative: Vec<String>,
     pub stylize: u32,
+    #[serde(default)]
+    pub graphic: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -60,6 +60,8 @@ pub struct Analysis {
     pub quoted: Vec<String>,
     /// Whether the idea is a full sentence (has a verb), not a noun phrase.
     pub sentence: bool,
+    /// Whether the idea opens by naming a depiction ("a portrait of ...").
+    pub depiction: bool,
     /// Lower-case content words of the idea (not stopwords), in order.
     pub content_words: Vec<String>,
 }
@@ -212,6 +214,25 @@ enum Role {
     Quoted,
     Stop,
     Consumed,
+}
+
+/// A category for a noun nobody has seen: what its container holds, its
+/// suffix, or an object.
+fn guess_category(word: &str, previous: Option<&Subject>) -> Category {
+    const FOOD_CONTAINERS: &[&str] = &[
+        "bowl", "cup", "mug", "plate", "glass", "slice", "loaf", "jar", "bottle", "tray", "pot",
+        "carton", "can", "basket", "box", "spoonful", "serving", "piece",
+    ];
+    if previous.is_some_and(|p| FOOD_CONTAINERS.contains(&p.lemma.as_str())) {
+        return Category::Food;
+    }
+    if ["ness", "ity", "tion", "ism", "ment"].iter().any(|s| word.ends_with(s)) {
+        return Category::Abstract;
+    }
+    if ["ist", "ian", "naut"].iter().any(|s| word.ends_with(s)) {
+        return Category::Person;
+    }
+    Category::Object
 }
 
 /// Reads an idea. Never fails: any text has an analysis.
@@ -400,6 +421,19 @@ pub fn analyze(idea: &str) -> Analysis {
                 && idea[w.end..n.start].trim().is_empty()
                 && matches!(category_of(&n.lower), Some((_, false)))
         });
+        // A word WordNet has never seen, at the end of a noun phrase, is a
+        // new noun: "a bowl of ramen", "a tiny pikachu".
+        let unseen = entry.is_none()
+            && w.lower.len() >= 3
+            && w.lower.chars().all(|c| c.is_alphabetic() || c == '-')
+            && !next_is_noun
+            && !mural_knowledge::is_known_word(&w.lower)
+            && ws.get(i + 1).is_none_or(|n| role[i + 1] != Role::Free || mural_knowledge::is_known_word(&n.lower) && category_of(&n.lower).is_none());
+        let entry = if unseen {
+            Some((guess_category(&w.lower, a.subjects.last()), false))
+        } else {
+            entry
+        };
         match entry {
             Some((category, false)) if !next_is_noun => {
                 let lemma = singular(&w.lower).unwrap_or_else(|| w.lower.clone());
@@ -422,6 +456,19 @@ pub fn analyze(idea: &str) -> Analysis {
         i += 1;
     }
 
+    // "a bowl of ramen": the contained thing is the main subject.
+    if a.subjects.len() > 1 && lex.containers.contains(&a.subjects[0].lemma) {
+        let container = a.subjects.remove(0);
+        a.subjects.insert(1, container);
+    }
+    a.depiction = ws
+        .iter()
+        .zip(&role)
+        .find(|(_, r)| **r != Role::Stop)
+        .is_some_and(|(w, _)| {
+            lex.depiction_nouns.contains(&w.lower)
+                || singular(&w.lower).is_some_and(|s| lex.depiction_nouns.contains(&s))
+        });
     a.category = a.subjects.first().map(|s| s.category).or_else(|| {
         if a.scene.is_some() || a.time.is_some() || a.weather.is_some() {
             Some(Category::Landscape)
@@ -525,6 +572,15 @@ mod tests {
     }
 
     #[test]
+    fn containers_defer_to_contents() {
+        let a = analyze("a bowl of ramen");
+        assert_eq!(a.subjects[0].lemma, "ramen");
+        assert_eq!(a.category, Some(Category::Food));
+        assert!(analyze("a portrait of an old fisherman").depiction);
+        assert!(!analyze("an old fisherman").depiction);
+    }
+
+    #[test]
     fn noun_compounds_have_a_head() {
         let a = analyze("a coffee cup");
         assert_eq!(a.subjects.len(), 1);
@@ -537,7 +593,11 @@ mod tests {
         let a = analyze("bond");
         assert_eq!(a.content_words, ["bond"]);
         assert!(a.category.is_some());
-        let a = analyze("zxqv");
-        assert_eq!(a.category, None);
+        let a = analyze("a bowl of zorblax");
+        assert_eq!(a.subjects[0].lemma, "zorblax");
+        assert_eq!(a.category, Some(Category::Food));
+        let a = analyze("a shiny zorblax");
+        assert_eq!(a.subjects[0].attributes, ["shiny"]);
+        assert_eq!(a.category, Some(Category::Object));
     }
 }

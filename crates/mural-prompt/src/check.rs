@@ -1,0 +1,264 @@
+//! The writer's invariants, as checks any writer's output can be held to:
+//! every content word of the idea survives, quoted text stays verbatim,
+//! nothing contradicts the idea, the target's budget holds, and the prose is
+//! grammatical. The built-in writer also uses `Forbidden` to never pick a
+//! fragment that would break them.
+
+use crate::analysis::Analysis;
+use crate::target::Target;
+use crate::text::{article_for, lower_words, stem};
+use mural_knowledge::knowledge;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// A set of terms (single words and phrases) matched as whole words.
+pub struct TermSet {
+    single: HashSet<String>,
+    multi: Vec<Vec<String>>,
+}
+
+impl TermSet {
+    fn new<'a>(terms: impl IntoIterator<Item = &'a String>) -> TermSet {
+        let mut single = HashSet::new();
+        let mut multi = Vec::new();
+        for t in terms {
+            let w = lower_words(t);
+            match w.len() {
+                0 => {}
+                1 => {
+                    single.insert(w.into_iter().next().unwrap());
+                }
+                _ => multi.push(w),
+            }
+        }
+        TermSet { single, multi }
+    }
+
+    /// How many times the terms occur in `words`.
+    pub fn count(&self, words: &[String]) -> usize {
+        let mut n = words.iter().filter(|w| self.single.contains(*w)).count();
+        for m in &self.multi {
+            n += words.windows(m.len()).filter(|w| w == m).count();
+        }
+        n
+    }
+
+    pub fn hits(&self, words: &[String]) -> bool {
+        words.iter().any(|w| self.single.contains(w))
+            || self.multi.iter().any(|m| words.windows(m.len()).any(|w| w == m))
+    }
+}
+
+/// The term sets of lexicon.toml, built once.
+pub struct Terms {
+    pub camera: TermSet,
+    pub daylight: TermSet,
+    pub colors: TermSet,
+    pub people: TermSet,
+    pub clear_sky: TermSet,
+}
+
+pub fn terms() -> &'static Terms {
+    static T: OnceLock<Terms> = OnceLock::new();
+    T.get_or_init(|| {
+        let t = &knowledge().lexicon.terms;
+        Terms {
+            camera: TermSet::new(&t.camera),
+            daylight: TermSet::new(&t.daylight),
+            colors: TermSet::new(&t.colors),
+            people: TermSet::new(&t.people),
+            clear_sky: TermSet::new(&t.clear_sky),
+        }
+    })
+}
+
+/// Lens and camera words, plus focal lengths ("24mm", "16-35mm") and "f/8".
+pub fn camera_count(text: &str, words: &[String]) -> usize {
+    let focal = words
+        .iter()
+        .filter(|w| {
+            w.ends_with("mm")
+                && w.len() > 2
+                && w[..w.len() - 2].chars().all(|c| c.is_ascii_digit() || c == '-')
+        })
+        .count();
+    terms().camera.count(words) + focal + text.to_lowercase().matches("f/").count()
+}
+
+/// What a fragment may not say, given the idea.
+pub struct Forbidden {
+    night: bool,
+    mono: bool,
+    no_camera: bool,
+    bad_weather: bool,
+    no_people: bool,
+    negated: Vec<String>,
+}
+
+impl Forbidden {
+    pub fn for_analysis(a: &Analysis) -> Forbidden {
+        let people = &terms().people;
+        Forbidden {
+            night: a.is_night(),
+            mono: a.monochrome,
+            no_camera: a.non_photographic(),
+            bad_weather: matches!(
+                a.weather.as_deref(),
+                Some("rain" | "storm" | "fog" | "cloudy" | "snow")
+            ),
+            no_people: a
+                .negations
+                .iter()
+                .any(|n| people.hits(std::slice::from_ref(n))),
+            negated: a.negations.iter().map(|n| stem(n)).collect(),
+        }
+    }
+
+    /// Whether a generated fragment fits the idea.
+    pub fn allows(&self, text: &str) -> bool {
+        let words = lower_words(text);
+        let t = terms();
+        !(self.night && t.daylight.hits(&words)
+            || self.mono && t.colors.hits(&words)
+            || self.no_camera && camera_count(text, &words) > 0
+            || self.bad_weather && t.clear_sky.hits(&words)
+            || self.no_people && t.people.hits(&words)
+            || (!self.negated.is_empty() && words.iter().any(|w| self.negated.contains(&stem(w)))))
+    }
+
+    pub fn no_camera(&self, text: &str) -> bool {
+        camera_count(text, &lower_words(text)) == 0
+    }
+
+    /// Negative terms, deduplicated, minus any that would fight the idea: a
+    /// term sharing a word with the idea ("blurry" for "a blurry photo"), and
+    /// "text" when the idea asks for text.
+    pub fn clean_negative(&self, terms: Vec<String>, a: &Analysis) -> Vec<String> {
+        let idea_stems: HashSet<String> = a
+            .content_words
+            .iter()
+            .filter(|w| !a.negations.contains(w))
+            .map(|w| stem(w))
+            .collect();
+        let wants_text = !a.quoted.is_empty()
+            || a.category == Some(mural_knowledge::Category::Text);
+        let mut seen = HashSet::new();
+        terms
+            .into_iter()
+            .filter(|t| {
+                let ws = lower_words(t);
+                let negated = a.negations.iter().any(|n| n == t);
+                negated || !ws.iter().any(|w| idea_stems.contains(&stem(w)))
+            })
+            .filter(|t| !(wants_text && matches!(t.as_str(), "text" | "letters" | "words" | "watermark text")))
+            .filter(|t| !(self.mono && matches!(t.as_str(), "black and white" | "monochrome")))
+            .filter(|t| seen.insert(t.to_lowercase()))
+            .collect()
+    }
+}
+
+/// One broken invariant.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+fn v(rule: &'static str, detail: String) -> Violation {
+    Violation { rule, detail }
+}
+
+/// Checks a written prompt against the idea it came from.
+pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let t = terms();
+    let pw = lower_words(prompt);
+    let iw = lower_words(&a.idea);
+    let all_stems: HashSet<String> = pw.iter().chain(&lower_words(negative)).map(|w| stem(w)).collect();
+    let pos_stems: HashSet<String> = pw.iter().map(|w| stem(w)).collect();
+
+    // 1. Every content word survives (in the negative prompt if negated).
+    for w in &a.content_words {
+        let s = stem(w);
+        let found = if a.negations.contains(w) {
+            all_stems.contains(&s)
+        } else {
+            pos_stems.contains(&s)
+        };
+        if !found {
+            out.push(v("dropped_word", format!("the idea's word {w:?} is missing")));
+        }
+    }
+    // 2. Quoted text verbatim.
+    for q in &a.quoted {
+        if !prompt.contains(q.as_str()) {
+            out.push(v("quote_changed", format!("quoted text {q:?} is not verbatim")));
+        }
+    }
+    // 3. No contradictions: generated text adds no term the idea rules out.
+    let added = |set: &TermSet| set.count(&pw) > set.count(&iw);
+    if a.is_night() && added(&t.daylight) {
+        out.push(v("contradiction", "daylight words in a night scene".into()));
+    }
+    if a.monochrome && added(&t.colors) {
+        out.push(v("contradiction", "color words in a black and white idea".into()));
+    }
+    let people_negated = a.negations.iter().any(|n| t.people.hits(std::slice::from_ref(n)));
+    if people_negated && added(&t.people) {
+        out.push(v("contradiction", "people added to an idea without people".into()));
+    }
+    if a.non_photographic() && camera_count(prompt, &pw) > camera_count(&a.idea, &iw) {
+        out.push(v("camera_terms", "lens or camera words for a non-photographic medium".into()));
+    }
+    // 4. Grammar (prose targets): a/an, placeholders, repeated phrases.
+    if target.is_prose() {
+        let idea_lower = a.idea.to_lowercase();
+        let ws = crate::text::words(prompt);
+        for pair in ws.windows(2) {
+            let (art, next) = (&pair[0], &pair[1]);
+            if (art.lower == "a" || art.lower == "an") && prompt[art.end..next.start] == *" " {
+                let phrase = format!("{} {}", art.lower, next.lower);
+                if article_for(next.text) != art.lower && !idea_lower.contains(&phrase) {
+                    out.push(v("grammar", format!("wrong article in {phrase:?}")));
+                }
+                // "a" before a plural noun the writer added
+                if mural_knowledge::singular(&next.lower).is_some_and(|s| s != next.lower)
+                    && !next.lower.ends_with("ss")
+                    && !idea_lower.contains(&phrase)
+                {
+                    out.push(v("grammar", format!("article before a plural in {phrase:?}")));
+                }
+            }
+        }
+        if prompt.contains("{its}") || prompt.contains("{is}") {
+            out.push(v("grammar", "unfilled placeholder".into()));
+        }
+        if let Some(p) = repeated_phrase(&pw, &iw) {
+            out.push(v("repeated_phrase", format!("{p:?} appears twice")));
+        }
+    }
+    // 5. Budgets.
+    out.extend(
+        crate::lint::lint(prompt, target)
+            .warnings
+            .into_iter()
+            .filter(|w| w.code != "contradiction")
+            .map(|w| v("budget", w.message)),
+    );
+    out
+}
+
+/// A 4-word phrase that occurs twice in the prompt but not twice in the idea.
+fn repeated_phrase(pw: &[String], iw: &[String]) -> Option<String> {
+    let mut seen = HashSet::new();
+    for w in pw.windows(4) {
+        if !seen.insert(w) {
+            let in_idea = iw.windows(4).filter(|x| *x == w).count();
+            if in_idea < 2 {
+                return Some(w.join(" "));
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,512 @@
+//! Structured prompt -> target text.
+//!
+//! DALL-E, GPT Image and Flux read prose; Stable Diffusion reads weighted
+//! tags within CLIP's 75 tokens plus a negative prompt; Midjourney reads
+//! prose plus `--ar/--stylize/--v` parameters.
+
+use crate::compose::{medium_phrase, Structured};
+use crate::text::{capitalize, fix_articles, join_list, lower_words};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::fmt;
+
+/// Where a prompt is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    Dalle,
+    Dalle2,
+    GptImage,
+    Flux,
+    Sd,
+    Sdxl,
+    Midjourney,
+}
+
+impl Target {
+    pub const ALL: [Target; 7] = [
+        Target::Dalle,
+        Target::Dalle2,
+        Target::GptImage,
+        Target::Flux,
+        Target::Sd,
+        Target::Sdxl,
+        Target::Midjourney,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Dalle => "dalle",
+            Target::Dalle2 => "dalle2",
+            Target::GptImage => "gpt-image",
+            Target::Flux => "flux",
+            Target::Sd => "sd",
+            Target::Sdxl => "sdxl",
+            Target::Midjourney => "midjourney",
+        }
+    }
+
+    /// Parses a target name; accepts common spellings ("dall-e-3", "mj").
+    pub fn parse(s: &str) -> Option<Target> {
+        let s = s.trim().to_lowercase();
+        Some(match s.as_str() {
+            "dalle" | "dall-e" | "dalle3" | "dall-e-3" | "dalle-3" => Target::Dalle,
+            "dalle2" | "dall-e-2" | "dalle-2" => Target::Dalle2,
+            "gpt-image" | "gpt-image-1" | "gptimage" | "gpt_image" => Target::GptImage,
+            "flux" | "flux1" | "flux.1" => Target::Flux,
+            "sd" | "sd15" | "sd1.5" | "stable-diffusion" | "stablediffusion" => Target::Sd,
+            "sdxl" | "sd-xl" => Target::Sdxl,
+            "midjourney" | "mj" => Target::Midjourney,
+            _ => return None,
+        })
+    }
+
+    pub fn names() -> String {
+        Target::ALL.map(|t| t.name()).join(", ")
+    }
+
+    /// Prose targets get sentences; the others get tags.
+    pub fn is_prose(self) -> bool {
+        !matches!(self, Target::Sd | Target::Sdxl)
+    }
+
+    /// The most characters a prompt for this target may have.
+    pub fn max_chars(self) -> Option<usize> {
+        match self {
+            Target::Dalle | Target::GptImage => Some(4000),
+            Target::Dalle2 => Some(1000),
+            _ => None,
+        }
+    }
+
+    /// The most CLIP tokens the positive prompt may have.
+    pub fn max_clip_tokens(self) -> Option<usize> {
+        match self {
+            Target::Sd | Target::Sdxl => Some(mural_clip::CHUNK_TOKENS),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A prompt ready for one target.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rendered {
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub params: Map<String, Value>,
+}
+
+/// Why a prompt cannot be rendered for a target.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("the idea alone is {len} characters, over {target}'s limit of {limit}; shorten it or pick another target")]
+    TooLong {
+        target: Target,
+        len: usize,
+        limit: usize,
+    },
+}
+
+/// Renders a structured prompt for `target`.
+pub fn render(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
+    match target {
+        Target::Sd | Target::Sdxl => Ok(render_tags(s, target)),
+        Target::Midjourney => Ok(render_midjourney(s)),
+        _ => render_prose(s, target),
+    }
+}
+
+/// Sentence variants, picked by seed so variations read differently.
+fn variant<'a>(s: &Structured, axis: &str, options: &[&'a str]) -> &'a str {
+    let p = crate::compose::Picker::new(&s.subject, s.seed);
+    options[p.index(axis, options.len())]
+}
+
+/// The idea as the opening of a sentence.
+fn opening(s: &Structured) -> String {
+    let idea = s.subject.trim().trim_end_matches(['.', ',', ';', ':']);
+    if s.bare_opening {
+        return capitalize(idea);
+    }
+    // "a photograph of" + idea, lower-casing a leading article or number word
+    let first = idea.split_whitespace().next().unwrap_or("");
+    let lower_first = first.to_lowercase();
+    let k = mural_knowledge::knowledge();
+    let idea = if k.lexicon.stopwords.contains(&lower_first)
+        || k.lexicon.numbers.contains_key(&lower_first)
+    {
+        format!("{lower_first}{}", &idea[first.len()..])
+    } else {
+        idea.to_string()
+    };
+    let lead = k
+        .medium(&s.medium)
+        .map(|m| m.lead.clone())
+        .unwrap_or_else(|| "a picture of".into());
+    capitalize(&format!("{lead} {idea}"))
+}
+
+/// The sentences of a prose prompt, most important first.
+fn sentences(s: &Structured, short: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut details = s.details.iter();
+    // 1. The idea, with its most telling detail.
+    let open = opening(s);
+    if s.sentence {
+        let end = if open.ends_with(['!', '?']) { "" } else { "." };
+        out.push(format!("{open}{end}"));
+    } else {
+        match details.next() {
+            Some(d) => out.push(format!("{open}, {d}.")),
+            None => out.push(format!("{open}.")),
+        }
+    }
+    if s.medium_sentence {
+        let how = if s.photographic {
+            "Captured as"
+        } else if s.graphic {
+            "Designed as"
+        } else {
+            variant(s, "medium-sentence", &["Rendered as", "Presented as", "Imagined as"])
+        };
+        out.push(format!("{how} {}.", medium_phrase(&s.medium)));
+    }
+    // 2. The rest of the details.
+    let rest: Vec<String> = details.take(if short { 2 } else { 4 }).cloned().collect();
+    if !rest.is_empty() {
+        out.push(format!("{}.", capitalize(&join_list(&rest))));
+    }
+    // 3. Light and color.
+    if let Some(l) = &s.lighting {
+        let line = match variant(s, "light-sentence", &["lit", "light", "bathed"]) {
+            "lit" => format!("Lit by {l}, in a palette of {}.", s.palette),
+            "light" => format!("{}, with a palette of {}.", capitalize(l), s.palette),
+            _ => format!("The scene is bathed in {l}, its colors {}.", s.palette),
+        };
+        out.push(line);
+    } else {
+        out.push(format!("A palette of {}.", s.palette));
+    }
+    // 4. Composition, craft and camera.
+    if !short || s.camera.is_some() {
+        let mut craft = vec![capitalize(&s.composition)];
+        if !s.technique.is_empty() {
+            craft.push(s.technique.clone());
+        }
+        if let Some(c) = &s.camera {
+            craft.push(c.clone());
+        }
+        out.push(format!("{}.", craft.join(", ")));
+    }
+    for p in &s.style_prose {
+        out.push(format!("{}.", capitalize(p)));
+    }
+    // 5. Quoted text, spelled out.
+    for q in &s.quoted {
+        out.push(format!(
+            "The text \"{q}\" appears exactly as written, in clean, legible lettering."
+        ));
+    }
+    // 6. Mood.
+    let mood = match variant(s, "mood-sentence", &["is", "feels", "atmosphere"]) {
+        "is" => format!("The mood is {}.", s.mood),
+        "feels" => format!("It feels {}.", s.mood),
+        _ => format!("The atmosphere is {}.", s.mood),
+    };
+    out.push(mood);
+    out.into_iter().map(|x| fix_articles(&x)).collect()
+}
+
+fn fit_prose(s: &Structured, target: Target, mut parts: Vec<String>) -> Result<String, RenderError> {
+    let Some(limit) = target.max_chars() else {
+        return Ok(parts.join(" "));
+    };
+    // Drop the least important sentences (from the end, never the first)
+    // until the prompt fits.
+    loop {
+        let text = parts.join(" ");
+        if text.chars().count() <= limit {
+            return Ok(text);
+        }
+        if parts.len() > 1 {
+            // keep the quoted-text sentence: remove the sentence before the last
+            // non-essential one
+            let idx = parts
+                .iter()
+                .rposition(|p| !p.starts_with("The text \""))
+                .filter(|&i| i > 0)
+                .unwrap_or(parts.len() - 1);
+            parts.remove(idx);
+            continue;
+        }
+        let bare = s.subject.trim().to_string();
+        if bare.chars().count() <= limit {
+            return Ok(bare);
+        }
+        return Err(RenderError::TooLong {
+            target,
+            len: bare.chars().count(),
+            limit,
+        });
+    }
+}
+
+fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
+    let ratio = aspect.0 as f64 / aspect.1 as f64;
+    let options: &[(u32, u32)] = match target {
+        Target::Dalle => &[(1024, 1024), (1792, 1024), (1024, 1792)],
+        Target::GptImage => &[(1024, 1024), (1536, 1024), (1024, 1536)],
+        Target::Dalle2 => &[(1024, 1024)],
+        Target::Sd => &[(512, 512), (768, 512), (512, 768), (640, 512), (512, 640), (912, 512), (512, 912)],
+        Target::Sdxl | Target::Flux => &[
+            (1024, 1024),
+            (1152, 896),
+            (896, 1152),
+            (1216, 832),
+            (832, 1216),
+            (1344, 768),
+            (768, 1344),
+            (1536, 640),
+        ],
+        Target::Midjourney => &[(1024, 1024)],
+    };
+    *options
+        .iter()
+        .min_by(|a, b| {
+            let da = ((a.0 as f64 / a.1 as f64).ln() - ratio.ln()).abs();
+            let db = ((b.0 as f64 / b.1 as f64).ln() - ratio.ln()).abs();
+            da.total_cmp(&db)
+        })
+        .expect("non-empty size list")
+}
+
+fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
+    let prompt = fit_prose(s, target, sentences(s, target == Target::Dalle2))?;
+    let (w, h) = size_for(target, s.aspect);
+    let mut params = Map::new();
+    match target {
+        Target::Dalle => {
+            params.insert("model".into(), json!("dall-e-3"));
+            params.insert("size".into(), json!(format!("{w}x{h}")));
+            params.insert("quality".into(), json!("hd"));
+            params.insert("style".into(), json!(if s.photographic { "natural" } else { "vivid" }));
+        }
+        Target::Dalle2 => {
+            params.insert("model".into(), json!("dall-e-2"));
+            params.insert("size".into(), json!(format!("{w}x{h}")));
+        }
+        Target::GptImage => {
+            params.insert("model".into(), json!("gpt-image-1"));
+            params.insert("size".into(), json!(format!("{w}x{h}")));
+            params.insert("quality".into(), json!("high"));
+        }
+        _ => {
+            params.insert("width".into(), json!(w));
+            params.insert("height".into(), json!(h));
+            params.insert("guidance_scale".into(), json!(3.5));
+            params.insert("num_inference_steps".into(), json!(28));
+        }
+    }
+    Ok(Rendered {
+        prompt,
+        negative_prompt: String::new(),
+        params,
+    })
+}
+
+fn render_midjourney(s: &Structured) -> Rendered {
+    let text = sentences(s, true).join(" ");
+    let (aw, ah) = reduce(s.aspect);
+    let mut prompt = format!("{text} --ar {aw}:{ah} --stylize {} --v 7", s.stylize);
+    if !s.negations.is_empty() {
+        prompt.push_str(&format!(" --no {}", s.negations.join(", ")));
+    }
+    let mut params = Map::new();
+    params.insert("ar".into(), json!(format!("{aw}:{ah}")));
+    params.insert("stylize".into(), json!(s.stylize));
+    params.insert("v".into(), json!("7"));
+    if !s.negations.is_empty() {
+        params.insert("no".into(), json!(s.negations));
+    }
+    Rendered {
+        prompt,
+        negative_prompt: String::new(),
+        params,
+    }
+}
+
+fn reduce((w, h): (u32, u32)) -> (u32, u32) {
+    fn gcd(a: u32, b: u32) -> u32 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let g = gcd(w, h).max(1);
+    (w / g, h / g)
+}
+
+/// The idea as a tag: articles and auxiliaries dropped outside quotes,
+/// the negation clause moved to the negative prompt, sentences joined by
+/// commas. Every content word stays.
+pub fn subject_tag(idea: &str, negations: &[String], aggressive: bool) -> String {
+    let quotes = crate::analysis::quoted_spans(idea);
+    let k = mural_knowledge::knowledge();
+    let light: &[&str] = &["a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "that", "which"];
+    let negs = &k.lexicon.terms.negations;
+    let ws = crate::text::words(idea);
+    let mut out = String::new();
+    let mut last = 0;
+    let mut skip_until = 0;
+    for (i, w) in ws.iter().enumerate() {
+        if quotes.iter().any(|&(s, e, _)| w.start >= s && w.end <= e) {
+            continue;
+        }
+        let drop_negation = negs.contains(&w.lower)
+            && ws.get(i + 1).is_some_and(|n| negations.contains(&n.lower));
+        if drop_negation {
+            // drop "without people or cars" up to the last negated noun
+            let mut j = i + 1;
+            while j < ws.len()
+                && (negations.contains(&ws[j].lower) || matches!(ws[j].lower.as_str(), "or" | "and" | "any"))
+            {
+                j += 1;
+            }
+            while j > i + 1 && !negations.contains(&ws[j - 1].lower) {
+                j -= 1;
+            }
+            skip_until = j;
+        }
+        let dropped = i < skip_until
+            || light.contains(&w.lower.as_str())
+            || (aggressive && k.lexicon.stopwords.contains(&w.lower));
+        if dropped {
+            out.push_str(&idea[last..w.start]);
+            last = w.end;
+        }
+    }
+    out.push_str(&idea[last..]);
+    // tidy: sentence ends become commas, spaces collapse
+    let mut tidy = out.replace(['.', ';'], ",").replace(" ,", ",");
+    while tidy.contains("  ") {
+        tidy = tidy.replace("  ", " ");
+    }
+    while tidy.contains(",,") || tidy.contains(", ,") {
+        tidy = tidy.replace(",,", ",").replace(", ,", ",");
+    }
+    tidy.trim()
+        .trim_matches(|c: char| c == ',' || c.is_whitespace())
+        .to_string()
+}
+
+fn render_tags(s: &Structured, target: Target) -> Rendered {
+    let budget = mural_clip::CHUNK_TOKENS;
+    let mut subject = subject_tag(&s.subject, &s.negations, false);
+    if mural_clip::count(&subject) > budget {
+        subject = subject_tag(&s.subject, &s.negations, true);
+    }
+    let short = lower_words(&subject).len() <= 5 && !subject.contains(['"', '(', ')', ':']);
+    let subject = if short && target == Target::Sd {
+        format!("({subject}:1.2)")
+    } else {
+        subject
+    };
+    // Tags by priority; added while they fit the budget.
+    let mut candidates: Vec<String> = Vec::new();
+    candidates.extend(s.medium_tags.iter().take(2).cloned());
+    candidates.extend(s.detail_tags.iter().cloned());
+    candidates.extend(s.lighting_tags.iter().cloned());
+    candidates.extend(s.composition_tags.iter().take(1).cloned());
+    candidates.extend(s.palette_tags.iter().cloned());
+    candidates.extend(s.mood_tags.iter().take(1).cloned());
+    if let Some(c) = &s.camera {
+        candidates.push(c.trim_start_matches("shot on ").trim_start_matches("captured with ").to_string());
+    }
+    candidates.extend(s.medium_tags.iter().skip(2).cloned());
+    if target == Target::Sd {
+        candidates.push("masterpiece".into());
+        candidates.push("best quality".into());
+    }
+    let subject_words = lower_words(&subject);
+    let mut tags = vec![subject];
+    let mut seen: Vec<String> = vec![tags[0].to_lowercase()];
+    for c in candidates {
+        let key = c.to_lowercase();
+        // skip repeats, and tags the subject already says ("sunset")
+        let said = lower_words(&c).iter().all(|w| subject_words.contains(w));
+        if seen.contains(&key) || c.is_empty() || said {
+            continue;
+        }
+        let trial = format!("{}, {c}", tags.join(", "));
+        if mural_clip::count(&trial) <= budget {
+            tags.push(c);
+            seen.push(key);
+        }
+    }
+    // The negative prompt gets the same budget.
+    let mut negative: Vec<String> = Vec::new();
+    for n in &s.negative {
+        let trial = if negative.is_empty() {
+            n.clone()
+        } else {
+            format!("{}, {n}", negative.join(", "))
+        };
+        if mural_clip::count(&trial) <= budget {
+            negative.push(n.clone());
+        }
+    }
+    let (w, h) = size_for(target, s.aspect);
+    let mut params = Map::new();
+    params.insert("width".into(), json!(w));
+    params.insert("height".into(), json!(h));
+    params.insert("steps".into(), json!(if target == Target::Sd { 30 } else { 35 }));
+    params.insert("cfg_scale".into(), json!(if target == Target::Sd { 7.0 } else { 6.0 }));
+    params.insert("sampler_name".into(), json!("DPM++ 2M"));
+    params.insert("scheduler".into(), json!("Karras"));
+    Rendered {
+        prompt: tags.join(", "),
+        negative_prompt: negative.join(", "),
+        params,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_names_round_trip() {
+        for t in Target::ALL {
+            assert_eq!(Target::parse(t.name()), Some(t));
+        }
+        assert_eq!(Target::parse("dall-e-3"), Some(Target::Dalle));
+        assert_eq!(Target::parse("nope"), None);
+    }
+
+    #[test]
+    fn subject_tags_drop_articles_not_content() {
+        assert_eq!(subject_tag("a beach sunset", &[], false), "beach sunset");
+        assert_eq!(
+            subject_tag("A city street at night without people or cars", &["people".into(), "cars".into()], false),
+            "city street at night"
+        );
+        assert_eq!(
+            subject_tag("a sign that says \"The End\". It is red.", &[], false),
+            "sign says \"The End\", It red"
+        );
+    }
+
+    #[test]
+    fn sizes_follow_aspect() {
+        assert_eq!(size_for(Target::Dalle, (16, 9)), (1792, 1024));
+        assert_eq!(size_for(Target::Sd, (2, 3)), (512, 768));
+        assert_eq!(size_for(Target::Sdxl, (1, 1)), (1024, 1024));
+    }
+}

@@ -1,0 +1,232 @@
+//! The `Writer` trait, and the built-in writer behind it.
+//!
+//! A writer turns one request (an idea, a target, N, a seed, a style) into N
+//! prompts. The built-in writer is offline, instant and deterministic; LLM
+//! writers implement the same trait in their own crates.
+
+use crate::analysis::{analyze, Analysis};
+use crate::compose::{compose, ComposeOptions, Structured};
+use crate::target::{render, RenderError, Target};
+use mural_knowledge::knowledge;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The longest idea mural accepts, in characters.
+pub const MAX_IDEA_CHARS: usize = 4000;
+/// The most prompts one request may ask for.
+pub const MAX_N: usize = 100;
+
+/// What to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteRequest {
+    pub idea: String,
+    pub target: Target,
+    pub n: usize,
+    /// Seed of the first prompt; prompt `i` uses `seed + i`.
+    pub seed: u64,
+    pub style: Option<String>,
+    /// The idea is the user's own detailed prompt: keep it whole and vary
+    /// only the look (`mural vary`).
+    pub vary: bool,
+}
+
+impl WriteRequest {
+    pub fn new(idea: impl Into<String>, target: Target) -> WriteRequest {
+        WriteRequest {
+            idea: idea.into(),
+            target,
+            n: 1,
+            seed: 0,
+            style: None,
+            vary: false,
+        }
+    }
+}
+
+/// One written prompt.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Written {
+    pub idea: String,
+    pub target: Target,
+    /// The seed that reproduces exactly this prompt.
+    pub seed: u64,
+    pub index: usize,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub params: Map<String, Value>,
+}
+
+/// Why a request cannot be written. Every variant says how to fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WriteError {
+    #[error("the idea is empty; give a few words, e.g. mural prompt \"a beach sunset\"")]
+    EmptyIdea,
+    #[error("the idea is {chars} characters, over the {max}-character limit; shorten it", max = MAX_IDEA_CHARS)]
+    IdeaTooLong { chars: usize },
+    #[error("-n must be between 1 and {max}, got {n}", max = MAX_N)]
+    BadCount { n: usize },
+    #[error("unknown style {name:?}; run `mural styles` to list them (e.g. {examples})")]
+    UnknownStyle { name: String, examples: String },
+    #[error("{0}")]
+    Render(#[from] RenderError),
+    /// A writer backend failed (LLM writers); `retryable` says whether
+    /// trying again can help.
+    #[error("{message}")]
+    Backend { message: String, retryable: bool },
+}
+
+/// Anything that writes prompts.
+pub trait Writer: Send + Sync {
+    /// Short name for recipes and `--json` output ("builtin").
+    fn name(&self) -> &str;
+    /// Writes `req.n` prompts, in order; prompt `i` carries seed `req.seed + i`.
+    fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError>;
+}
+
+/// Checks what every writer must refuse.
+pub fn validate(req: &WriteRequest) -> Result<(), WriteError> {
+    let chars = req.idea.chars().count();
+    if req.idea.trim().is_empty() {
+        return Err(WriteError::EmptyIdea);
+    }
+    if chars > MAX_IDEA_CHARS {
+        return Err(WriteError::IdeaTooLong { chars });
+    }
+    if req.n == 0 || req.n > MAX_N {
+        return Err(WriteError::BadCount { n: req.n });
+    }
+    if let Some(name) = &req.style {
+        if knowledge().style(name).is_none() {
+            let examples: Vec<&str> = knowledge().styles.iter().take(6).map(|s| s.id.as_str()).collect();
+            return Err(WriteError::UnknownStyle {
+                name: name.clone(),
+                examples: examples.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The offline, deterministic writer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuiltinWriter;
+
+impl BuiltinWriter {
+    /// The structured prompt for one seed: what the sketch painter draws
+    /// and what every target renders.
+    pub fn structure(&self, a: &Analysis, seed: u64, style: Option<&str>, vary: bool) -> Structured {
+        let style = style.and_then(|s| knowledge().style(s));
+        compose(a, seed, ComposeOptions { style, vary })
+    }
+}
+
+impl Writer for BuiltinWriter {
+    fn name(&self) -> &str {
+        "builtin"
+    }
+
+    fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
+        validate(req)?;
+        let idea = req.idea.trim();
+        let a = analyze(idea);
+        (0..req.n)
+            .map(|index| {
+                let seed = req.seed.wrapping_add(index as u64);
+                let s = self.structure(&a, seed, req.style.as_deref(), req.vary);
+                let r = render(&s, req.target)?;
+                Ok(Written {
+                    idea: idea.to_string(),
+                    target: req.target,
+                    seed,
+                    index,
+                    prompt: r.prompt,
+                    negative_prompt: r.negative_prompt,
+                    params: r.params,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(idea: &str, target: Target, n: usize, seed: u64) -> Vec<Written> {
+        let mut req = WriteRequest::new(idea, target);
+        req.n = n;
+        req.seed = seed;
+        BuiltinWriter.write(&req).unwrap()
+    }
+
+    #[test]
+    fn bad_requests_are_refused() {
+        let w = BuiltinWriter;
+        assert_eq!(w.write(&WriteRequest::new("  \n", Target::Dalle)), Err(WriteError::EmptyIdea));
+        let long = "a".repeat(4001);
+        assert!(matches!(w.write(&WriteRequest::new(long, Target::Dalle)), Err(WriteError::IdeaTooLong { chars: 4001 })));
+        let mut r = WriteRequest::new("a cat", Target::Dalle);
+        r.n = 0;
+        assert_eq!(w.write(&r), Err(WriteError::BadCount { n: 0 }));
+        r.n = 101;
+        assert_eq!(w.write(&r), Err(WriteError::BadCount { n: 101 }));
+        r.n = 1;
+        r.style = Some("nope".into());
+        assert!(matches!(w.write(&r), Err(WriteError::UnknownStyle { .. })));
+    }
+
+    #[test]
+    fn each_variation_reproduces_from_its_seed() {
+        let many = write("a red fox in the snow", Target::Dalle, 4, 41);
+        for w in &many {
+            let one = write("a red fox in the snow", Target::Dalle, 1, w.seed);
+            assert_eq!(one[0].prompt, w.prompt);
+        }
+    }
+
+    #[test]
+    fn beach_sunset_meets_the_bar() {
+        for seed in 0..20 {
+            let p = &write("a beach sunset", Target::Dalle, 1, seed)[0].prompt;
+            let words = p.split_whitespace().count();
+            assert!((55..=130).contains(&words), "{words} words: {p}");
+            assert!(p.contains("the sun just touching the horizon"), "{p}");
+            assert!(p.contains("calm, reflective water"), "{p}");
+        }
+    }
+
+    #[test]
+    fn watercolor_gets_no_lens_talk() {
+        for seed in 0..20 {
+            let p = &write("a watercolor of a heron at dawn", Target::Dalle, 1, seed)[0].prompt;
+            assert!(!p.contains("lens") && !p.contains("mm ") && !p.contains("f/"), "{p}");
+        }
+    }
+
+    #[test]
+    fn midnight_gets_no_golden_hour() {
+        for seed in 0..30 {
+            let p = &write("a lighthouse at midnight", Target::Dalle, 1, seed)[0].prompt.to_lowercase();
+            assert!(!p.contains("golden hour") && !p.contains("midday") && !p.contains("sunlight"), "{p}");
+        }
+    }
+
+    #[test]
+    fn logo_gets_flat_vector() {
+        let p = &write("a logo for a coffee shop called \"Bean There\"", Target::Dalle, 1, 3)[0].prompt;
+        assert!(p.contains("vector"), "{p}");
+        assert!(p.contains("\"Bean There\""), "{p}");
+    }
+
+    #[test]
+    fn food_gets_food_detail() {
+        let all: String = (0..6).map(|s| write("a bowl of ramen", Target::Dalle, 1, s)[0].prompt.clone()).collect();
+        assert!(all.contains("garnish") || all.contains("steam") || all.contains("appetizing"), "{all}");
+    }
+
+    #[test]
+    fn portrait_gets_portrait_light() {
+        let all: String = (0..6).map(|s| write("a portrait of an old fisherman", Target::Dalle, 1, s)[0].prompt.clone()).collect();
+        assert!(all.contains("Rembrandt") || all.contains("window light") || all.contains("butterfly") || all.contains("softbox") || all.contains("rim light"), "{all}");
+    }
+}
