@@ -356,6 +356,9 @@ pub fn analyze(idea: &str) -> Analysis {
                 j += 1;
                 continue;
             }
+            if lex.stopwords.contains(w) {
+                break;
+            }
             match category_of(w) {
                 Some((_, false)) if role[j] != Role::Quoted => {
                     a.negations.push(w.clone());
@@ -433,6 +436,18 @@ pub fn analyze(idea: &str) -> Analysis {
             Some((guess_category(&w.lower, a.subjects.last()), false))
         } else {
             entry
+        };
+        // A weak noun ("train", "ring") is a noun right after an article or
+        // a number; a color word is always an attribute.
+        let after_determiner = i > 0
+            && (matches!(ws[i - 1].lower.as_str(), "a" | "an" | "the" | "this" | "that" | "my" | "his" | "her" | "their" | "its" | "some")
+                || numbers.contains_key(&ws[i - 1].lower)
+                || ws[i - 1].lower.parse::<u32>().is_ok());
+        let is_color = lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower);
+        let entry = match entry {
+            _ if is_color => None,
+            Some((c, true)) if after_determiner => Some((c, false)),
+            e => e,
         };
         match entry {
             Some((category, false)) if !next_is_noun => {

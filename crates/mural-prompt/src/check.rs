@@ -234,7 +234,15 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
         if prompt.contains("{its}") || prompt.contains("{is}") {
             out.push(v("grammar", "unfilled placeholder".into()));
         }
-        if let Some(p) = repeated_phrase(&pw, &iw) {
+        // quoted text may be repeated for emphasis
+        let unquote = |text: &str| {
+            let mut t = text.to_string();
+            for q in &a.quoted {
+                t = t.replace(q.as_str(), " ");
+            }
+            lower_words(&t)
+        };
+        if let Some(p) = repeated_phrase(&unquote(prompt), &unquote(&a.idea)) {
             out.push(v("repeated_phrase", format!("{p:?} appears twice")));
         }
     }

@@ -6,7 +6,7 @@
 //! S, S+1, S+2 ... give distinct variations and each reproduces from its seed.
 
 use crate::analysis::Analysis;
-use crate::check::Forbidden;
+use crate::check::{terms, Forbidden};
 use mural_knowledge::{
     knowledge, Category, CategoryInfo, Composition, Detail, Lighting, Medium, Mood, Palette,
     Scene, Setting, Style,
@@ -251,6 +251,8 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
             None => pl.times.is_empty() || cat.palettes.contains(&pl.id),
         })
         .filter(|pl| ok(&pl.text))
+        // colors the idea names are kept; the palette only supports them
+        .filter(|pl| a.colors.is_empty() || !terms().colors.hits(&crate::text::lower_words(&pl.text)))
         .collect();
     let timed: Vec<&Palette> = palettes
         .iter()
@@ -261,15 +263,7 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         .pick("palette", if timed.is_empty() { &palettes } else { &timed })
         .or_else(|| k.palettes.iter().find(|pl| pl.mono == mono))
         .expect("palettes.toml has mono and color palettes (tested)");
-    let palette_text = if a.colors.is_empty() || mono {
-        palette.text.clone()
-    } else {
-        format!(
-            "{} set against {}",
-            crate::text::join_list(&a.colors),
-            palette.text
-        )
-    };
+    let palette_text = palette.text.clone();
 
     // Mood.
     let mood: &Mood = a

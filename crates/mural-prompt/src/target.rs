@@ -208,9 +208,12 @@ fn sentences(s: &Structured, short: bool) -> Vec<String> {
         out.push(format!("{}.", capitalize(p)));
     }
     // 5. Quoted text, spelled out.
-    for q in &s.quoted {
+    if !s.quoted.is_empty() {
+        let quotes: Vec<String> = s.quoted.iter().map(|q| format!("\"{q}\"")).collect();
+        let verb = if quotes.len() == 1 { "appears" } else { "appear" };
         out.push(format!(
-            "The text \"{q}\" appears exactly as written, in clean, legible lettering."
+            "The text {} {verb} exactly as written, in clean, legible lettering.",
+            join_list(&quotes)
         ));
     }
     // 6. Mood.
@@ -393,8 +396,15 @@ pub fn subject_tag(idea: &str, negations: &[String], aggressive: bool) -> String
         }
     }
     out.push_str(&idea[last..]);
-    // tidy: sentence ends become commas, spaces collapse
-    let mut tidy = out.replace(['.', ';'], ",").replace(" ,", ",");
+    // tidy outside quotes: sentence ends become commas, spaces collapse
+    let kept = crate::analysis::quoted_spans(&out);
+    let mut tidy = String::with_capacity(out.len());
+    let mut pos = 0;
+    for (s, e, _) in kept.iter().chain(std::iter::once(&(out.len(), out.len(), String::new()))) {
+        tidy.push_str(&out[pos..*s].replace(['.', ';'], ",").replace(" ,", ","));
+        tidy.push_str(&out[*s..*e]);
+        pos = *e;
+    }
     while tidy.contains("  ") {
         tidy = tidy.replace("  ", " ");
     }

@@ -1,0 +1,7 @@
+//! mural's integration tests: one target, topical modules.
+
+mod util;
+
+mod cli;
+mod invariants;
+mod snapshots;

@@ -1,0 +1,74 @@
+//! A small helper to run the real `mural` binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+pub struct TestCommand {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TestCommand {
+    pub fn new(args: &[&str]) -> TestCommand {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mural"));
+        cmd.args(args);
+        cmd.env_remove("NO_COLOR");
+        TestCommand { cmd, stdin: None }
+    }
+
+    pub fn stdin(mut self, input: &str) -> TestCommand {
+        self.stdin = Some(input.as_bytes().to_vec());
+        self
+    }
+
+    pub fn run(mut self) -> Ran {
+        use std::io::Write;
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = self.cmd.spawn().expect("spawn mural");
+        if let Some(input) = self.stdin.take() {
+            child.stdin.take().unwrap().write_all(&input).unwrap();
+        }
+        let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+        }
+    }
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("mural-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The ideas of PartiPrompts (data/eval, Apache-2.0).
+pub fn parti_prompts() -> Vec<String> {
+    include_str!("../data/eval/PartiPrompts.tsv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
