@@ -203,7 +203,7 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
                 serde_json::to_writer(&mut out, &w)?;
                 writeln!(out)?;
             } else {
-                print_human(&mut out, &w, args.n, args.seed.is_none())?;
+                print_human(&mut out, &w, args.n, args.seed.is_none(), vary)?;
             }
         }
     }
@@ -211,11 +211,11 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_human(out: &mut impl Write, w: &Written, n: usize, random: bool) -> Result<()> {
+fn print_human(out: &mut impl Write, w: &Written, n: usize, random: bool, vary: bool) -> Result<()> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let (dim, bold, reset) = if color { ("\x1b[2m", "\x1b[1m", "\x1b[0m") } else { ("", "", "") };
     let label = if n > 1 {
-        if w.index == 0 {
+        if w.index == 0 && !vary {
             format!("#{} (main)", w.index + 1)
         } else {
             format!("#{} (variation)", w.index + 1)

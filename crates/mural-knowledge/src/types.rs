@@ -23,6 +23,7 @@ pub struct Terms {
     pub camera: Vec<String>,
     pub daylight: Vec<String>,
     pub clear_sky: Vec<String>,
+    pub lighting: Vec<String>,
     pub people: Vec<String>,
     pub style_of: Vec<String>,
     pub negations: Vec<String>,

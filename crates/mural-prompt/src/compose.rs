@@ -222,7 +222,11 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         .copied()
         .filter(|l| time.as_ref().is_some_and(|t| l.times.contains(t)))
         .collect();
-    let lighting = if graphic {
+    let keeps_own_light = opts.vary
+        && crate::text::lower_words(&a.idea)
+            .iter()
+            .any(|w| k.lexicon.terms.lighting.contains(w));
+    let lighting = if graphic || keeps_own_light {
         None
     } else if !timed.is_empty() {
         p.pick("lighting", &timed)
@@ -361,6 +365,10 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         if !a.quoted.is_empty() {
             detail_tags.push("legible text".into());
         }
+    } else {
+        // varying a finished prompt: a touch of subject detail, no scenery
+        let d: Vec<String> = cat.details.iter().map(|d| agree(d)).filter(|d| ok(d)).collect();
+        details.extend(p.take("category", &d, 2));
     }
     details.dedup();
 
