@@ -128,6 +128,9 @@ pub struct Lighting {
     pub for_categories: Vec<String>,
     #[serde(default)]
     pub photo_only: bool,
+    /// Fits only these scenes (or no named scene); empty: any.
+    #[serde(default)]
+    pub scenes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +146,9 @@ pub struct Palette {
     pub times: Vec<String>,
     #[serde(default)]
     pub mono: bool,
+    /// Fits only these scenes (or no named scene); empty: any.
+    #[serde(default)]
+    pub scenes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -373,6 +373,18 @@ pub fn analyze(idea: &str) -> Analysis {
     // Subjects: nouns not otherwise used; the last noun of a run is the
     // head, earlier ones and adjectives before it are its attributes.
     let numbers = &lex.numbers;
+    // "-ing" words after anything but a determiner are participles, not
+    // nouns: "a knight fighting a dragon", "cats sitting".
+    let determiner = |j: usize| {
+        j > 0
+            && (matches!(
+                ws[j - 1].lower.as_str(),
+                "a" | "an" | "the" | "this" | "that" | "my" | "his" | "her" | "their" | "its" | "some" | "of"
+            ) || numbers.contains_key(&ws[j - 1].lower))
+    };
+    let participle: Vec<bool> = (0..ws.len())
+        .map(|j| ws[j].lower.ends_with("ing") && ws[j].lower.len() > 4 && !determiner(j))
+        .collect();
     let mut pending_attrs: Vec<String> = Vec::new();
     let mut pending_count: Option<u32> = None;
     let mut pending_plural = false;
@@ -412,8 +424,10 @@ pub fn analyze(idea: &str) -> Analysis {
             i += 1;
             continue;
         }
-        if role[i] == Role::Consumed || negated_idx[i] {
+        if role[i] == Role::Consumed || negated_idx[i] || participle[i] {
             pending_attrs.clear();
+            pending_count = None;
+            pending_plural = false;
             i += 1;
             continue;
         }
@@ -421,6 +435,7 @@ pub fn analyze(idea: &str) -> Analysis {
         let next_is_noun = ws.get(i + 1).is_some_and(|n| {
             role[i + 1] == Role::Free
                 && !negated_idx[i + 1]
+                && !participle[i + 1]
                 && idea[w.end..n.start].trim().is_empty()
                 && matches!(category_of(&n.lower), Some((_, false)))
         });
@@ -593,6 +608,16 @@ mod tests {
         assert_eq!(a.category, Some(Category::Food));
         assert!(analyze("a portrait of an old fisherman").depiction);
         assert!(!analyze("an old fisherman").depiction);
+    }
+
+    #[test]
+    fn participles_are_not_nouns() {
+        let a = analyze("pixel art of a knight fighting a dragon");
+        let lemmas: Vec<&str> = a.subjects.iter().map(|s| s.lemma.as_str()).collect();
+        assert_eq!(lemmas, ["knight", "dragon"]);
+        assert_eq!(a.category, Some(Category::Person));
+        let a = analyze("a painting of a building");
+        assert_eq!(a.subjects.last().unwrap().lemma, "building");
     }
 
     #[test]

@@ -210,6 +210,7 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         })
         .filter(|l| l.for_categories.is_empty() || l.for_categories.contains(&cat.id))
         .filter(|l| photographic || !l.photo_only)
+        .filter(|l| l.scenes.is_empty() || scene.is_none_or(|s| l.scenes.contains(&s.id)))
         .filter(|l| ok(&l.text))
         .collect();
     let preferred: Vec<&Lighting> = lights
@@ -255,6 +256,7 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
             None => pl.times.is_empty() || cat.palettes.contains(&pl.id),
         })
         .filter(|pl| ok(&pl.text))
+        .filter(|pl| pl.scenes.is_empty() || scene.is_none_or(|s| pl.scenes.contains(&s.id)))
         // colors the idea names are kept; the palette only supports them
         .filter(|pl| a.colors.is_empty() || !terms().colors.hits(&crate::text::lower_words(&pl.text)))
         .collect();
@@ -397,11 +399,9 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
 
     let sentence = a.sentence || opts.vary;
     let bare_opening = sentence || a.medium.is_some() || a.depiction;
-    let idea_words = crate::text::lower_words(&a.idea);
-    let lead_named = crate::text::lower_words(&medium_phrase(&medium.id))
-        .iter()
-        .filter(|w| !matches!(w.as_str(), "a" | "an" | "the" | "of" | "detailed" | "clean" | "flat"))
-        .any(|w| idea_words.iter().any(|i| crate::text::stem(i) == crate::text::stem(w)));
+    // The idea's own medium word says it ("watercolor"), except for design
+    // words ("logo") that do not say how the picture is made.
+    let lead_named = a.medium.is_some() && !graphic;
     Structured {
         seed,
         subject: a.idea.clone(),

@@ -158,24 +158,29 @@ fn sentences(s: &Structured, short: bool) -> Vec<String> {
     let mut details = s.details.iter();
     // 1. The idea, with its most telling detail.
     let open = opening(s);
+    let phrase = medium_phrase(&s.medium);
+    let how = if s.photographic {
+        "captured as"
+    } else if s.graphic {
+        "designed as"
+    } else if phrase.contains("render") {
+        "presented as"
+    } else {
+        variant(s, "medium-sentence", &["rendered as", "presented as", "imagined as"])
+    };
     if s.sentence {
         let end = if open.ends_with(['!', '?']) { "" } else { "." };
         out.push(format!("{open}{end}"));
-    } else {
-        match details.next() {
-            Some(d) => out.push(format!("{open}, {d}.")),
-            None => out.push(format!("{open}.")),
+        if s.medium_sentence {
+            out.push(format!("{} {phrase}.", capitalize(how)));
         }
-    }
-    if s.medium_sentence {
-        let how = if s.photographic {
-            "Captured as"
-        } else if s.graphic {
-            "Designed as"
-        } else {
-            variant(s, "medium-sentence", &["Rendered as", "Presented as", "Imagined as"])
-        };
-        out.push(format!("{how} {}.", medium_phrase(&s.medium)));
+    } else {
+        let medium = if s.medium_sentence { format!(", {how} {phrase}") } else { String::new() };
+        match details.next() {
+            Some(d) if s.medium_sentence => out.push(format!("{open}{medium}, with {d}.")),
+            Some(d) => out.push(format!("{open}, {d}.")),
+            None => out.push(format!("{open}{medium}.")),
+        }
     }
     // 2. The rest of the details.
     let rest: Vec<String> = details.take(if short { 2 } else { 4 }).cloned().collect();
@@ -187,7 +192,7 @@ fn sentences(s: &Structured, short: bool) -> Vec<String> {
         let line = match variant(s, "light-sentence", &["lit", "light", "bathed"]) {
             "lit" => format!("Lit by {l}, in a palette of {}.", s.palette),
             "light" => format!("{}, with a palette of {}.", capitalize(l), s.palette),
-            _ => format!("The scene is bathed in {l}, its colors {}.", s.palette),
+            _ => format!("The scene is bathed in {l}, its tones {}.", s.palette),
         };
         out.push(line);
     } else {

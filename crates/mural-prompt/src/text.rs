@@ -142,12 +142,14 @@ pub fn capitalize(s: &str) -> String {
     }
 }
 
-/// Joins phrases as "a, b and c".
+/// Joins phrases as "a and b", "a, b, and c" (the serial comma keeps
+/// phrases that contain "and" apart).
 pub fn join_list(items: &[String]) -> String {
     match items.len() {
         0 => String::new(),
         1 => items[0].clone(),
-        n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+        2 => format!("{} and {}", items[0], items[1]),
+        n => format!("{}, and {}", items[..n - 1].join(", "), items[n - 1]),
     }
 }
 
