@@ -95,11 +95,13 @@ pub fn run() -> Result<ExitCode> {
                 || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             {
                 let _ = e.print();
-                return Ok(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    ExitCode::from(2)
-                } else {
-                    ExitCode::SUCCESS
-                });
+                return Ok(
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        ExitCode::from(2)
+                    } else {
+                        ExitCode::SUCCESS
+                    },
+                );
             }
             // One line: clap's first line, plus where to look.
             let text = e.to_string();
@@ -149,10 +151,16 @@ fn read_ideas(path: &str) -> Result<Vec<String>> {
             .collect::<std::io::Result<_>>()
             .map_err(|e| usage(format!("cannot read ideas from stdin: {e}")))?
     } else {
-        let text = std::fs::read(path)
-            .map_err(|e| usage(format!("cannot read --file {path:?}: {e}; check the path and permissions")))?;
-        let text = String::from_utf8(text)
-            .map_err(|_| usage(format!("--file {path:?} is not UTF-8 text; save it as UTF-8")))?;
+        let text = std::fs::read(path).map_err(|e| {
+            usage(format!(
+                "cannot read --file {path:?}: {e}; check the path and permissions"
+            ))
+        })?;
+        let text = String::from_utf8(text).map_err(|_| {
+            usage(format!(
+                "--file {path:?} is not UTF-8 text; save it as UTF-8"
+            ))
+        })?;
         text.lines().map(str::to_string).collect()
     };
     let ideas: Vec<String> = lines
@@ -161,7 +169,9 @@ fn read_ideas(path: &str) -> Result<Vec<String>> {
         .filter(|l| !l.is_empty())
         .collect();
     if ideas.is_empty() {
-        return Err(usage(format!("--file {path:?} has no ideas; put one idea per line")));
+        return Err(usage(format!(
+            "--file {path:?} has no ideas; put one idea per line"
+        )));
     }
     Ok(ideas)
 }
@@ -211,9 +221,19 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_human(out: &mut impl Write, w: &Written, n: usize, random: bool, vary: bool) -> Result<()> {
+fn print_human(
+    out: &mut impl Write,
+    w: &Written,
+    n: usize,
+    random: bool,
+    vary: bool,
+) -> Result<()> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let (dim, bold, reset) = if color { ("\x1b[2m", "\x1b[1m", "\x1b[0m") } else { ("", "", "") };
+    let (dim, bold, reset) = if color {
+        ("\x1b[2m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
     let label = if n > 1 {
         if w.index == 0 && !vary {
             format!("#{} (main)", w.index + 1)
@@ -223,8 +243,18 @@ fn print_human(out: &mut impl Write, w: &Written, n: usize, random: bool, vary: 
     } else {
         String::new()
     };
-    let hint = if random && w.index == 0 { " (random; repeat with --seed)" } else { "" };
-    writeln!(out, "{dim}{label}{}seed {}{hint} · {}{reset}", if label.is_empty() { "" } else { " · " }, w.seed, w.target)?;
+    let hint = if random && w.index == 0 {
+        " (random; repeat with --seed)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "{dim}{label}{}seed {}{hint} · {}{reset}",
+        if label.is_empty() { "" } else { " · " },
+        w.seed,
+        w.target
+    )?;
     writeln!(out, "{bold}{}{reset}", w.prompt)?;
     if !w.negative_prompt.is_empty() {
         writeln!(out, "{dim}Negative prompt:{reset} {}", w.negative_prompt)?;
@@ -259,9 +289,17 @@ fn lint_cmd(args: LintArgs) -> Result<ExitCode> {
             .max_clip_tokens()
             .map(|m| format!(" / {m}"))
             .unwrap_or_default();
-        writeln!(out, "target {target}: {} CLIP tokens{budget}, {} characters", report.clip_tokens, report.chars)?;
+        writeln!(
+            out,
+            "target {target}: {} CLIP tokens{budget}, {} characters",
+            report.clip_tokens, report.chars
+        )?;
         for c in &report.chunks {
-            writeln!(out, "  chunk {} starts at token {}: \"{}…\"", c.chunk, c.token, c.starts_at)?;
+            writeln!(
+                out,
+                "  chunk {} starts at token {}: \"{}…\"",
+                c.chunk, c.token, c.starts_at
+            )?;
         }
         if report.is_clean() {
             writeln!(out, "ok: no problems found")?;
@@ -270,7 +308,11 @@ fn lint_cmd(args: LintArgs) -> Result<ExitCode> {
             writeln!(out, "warning[{}]: {}", w.code, w.message)?;
         }
     }
-    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn styles_cmd(json: bool) -> Result<ExitCode> {

@@ -9,7 +9,9 @@ fn write(idea: &str, target: Target, n: usize, seed: u64) -> Vec<mural_prompt::W
     let mut req = WriteRequest::new(idea, target);
     req.n = n;
     req.seed = seed;
-    BuiltinWriter.write(&req).unwrap_or_else(|e| panic!("{idea:?} for {target}: {e}"))
+    BuiltinWriter
+        .write(&req)
+        .unwrap_or_else(|e| panic!("{idea:?} for {target}: {e}"))
 }
 
 #[test]
@@ -22,7 +24,10 @@ fn every_partiprompt_keeps_every_invariant_on_every_target() {
         for target in Target::ALL {
             let w = &write(idea, target, 1, i as u64)[0];
             for v in check(&a, target, &w.prompt, &w.negative_prompt) {
-                failures.push(format!("[{target}] {idea:?}: {} ({})\n    {}", v.rule, v.detail, w.prompt));
+                failures.push(format!(
+                    "[{target}] {idea:?}: {} ({})\n    {}",
+                    v.rule, v.detail, w.prompt
+                ));
             }
         }
     }
@@ -30,7 +35,12 @@ fn every_partiprompt_keeps_every_invariant_on_every_target() {
         failures.is_empty(),
         "{} violations, first 20:\n{}",
         failures.len(),
-        failures.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -47,7 +57,10 @@ fn variations_are_distinct_and_diverse() {
             let mut pairs = 0;
             for a in 0..vs.len() {
                 for b in a + 1..vs.len() {
-                    assert_ne!(vs[a].prompt, vs[b].prompt, "{idea:?} [{target}] variations {a} and {b} are equal");
+                    assert_ne!(
+                        vs[a].prompt, vs[b].prompt,
+                        "{idea:?} [{target}] variations {a} and {b} are equal"
+                    );
                     sum += jaccard(&vs[a].prompt, &vs[b].prompt);
                     pairs += 1;
                 }
@@ -62,7 +75,10 @@ fn variations_are_distinct_and_diverse() {
     }
     let overall = total / count as f64;
     assert!(overall <= 0.6, "mean pairwise Jaccard {overall:.3} > 0.6");
-    eprintln!("mean pairwise Jaccard {overall:.3}; worst {:.3} for {}", worst.0, worst.1);
+    eprintln!(
+        "mean pairwise Jaccard {overall:.3}; worst {:.3} for {}",
+        worst.0, worst.1
+    );
 }
 
 #[test]
@@ -84,7 +100,12 @@ fn vary_keeps_the_users_prompt() {
     let vs = BuiltinWriter.write(&req).unwrap();
     let a = analyze(prompt);
     for v in &vs {
-        assert!(v.prompt.starts_with("Portrait of an old sailor with a white beard"), "{}", v.prompt);
+        assert!(
+            v.prompt
+                .starts_with("Portrait of an old sailor with a white beard"),
+            "{}",
+            v.prompt
+        );
         assert!(check(&a, Target::Dalle, &v.prompt, &v.negative_prompt).is_empty());
     }
     for i in 0..vs.len() {

@@ -30,12 +30,20 @@ impl TestCommand {
     pub fn run(mut self) -> Ran {
         use std::io::Write;
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.cmd.spawn().expect("spawn mural");
         if let Some(input) = self.stdin.take() {
             child.stdin.take().unwrap().write_all(&input).unwrap();
         }
-        let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
         Ran {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8(stdout).unwrap(),

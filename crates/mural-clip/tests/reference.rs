@@ -16,5 +16,10 @@ fn counts_match_open_clip_reference() {
         checked += 1;
     }
     assert!(checked > 1600, "fixture too small: {checked}");
-    assert!(wrong.is_empty(), "{} mismatches:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} mismatches:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

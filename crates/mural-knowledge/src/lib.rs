@@ -180,9 +180,9 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), k.styles.len());
-        assert!(ids
-            .iter()
-            .all(|id| id.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())));
+        assert!(ids.iter().all(|id| id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())));
     }
 
     #[test]

@@ -117,7 +117,10 @@ pub fn wordnet_entry(lemma: &str) -> Option<(Category, bool)> {
 pub fn is_known_word(word: &str) -> bool {
     let lower = word.to_lowercase();
     if lookup(NOUNS, &lower).is_some()
-        || crate::knowledge().lexicon.category_overrides.contains_key(&lower)
+        || crate::knowledge()
+            .lexicon
+            .category_overrides
+            .contains_key(&lower)
         || singular(&lower).is_some()
     {
         return true;
@@ -138,7 +141,9 @@ pub fn is_known_word(word: &str) -> bool {
         (b.len() > 2 && b[b.len() - 1] == b[b.len() - 2]).then(|| s[..s.len() - 1].to_string())
     };
     stems.into_iter().flatten().any(|s| {
-        s.len() > 1 && (lookup(NOUNS, &s).is_some() || doubled(&s).is_some_and(|d| lookup(NOUNS, &d).is_some()))
+        s.len() > 1
+            && (lookup(NOUNS, &s).is_some()
+                || doubled(&s).is_some_and(|d| lookup(NOUNS, &d).is_some()))
     })
 }
 

@@ -20,7 +20,10 @@ fn main() {
                 *counts.entry(v.rule).or_default() += 1;
                 if show.as_deref() == Some(v.rule) && shown < 15 {
                     shown += 1;
-                    println!("[{target}] {idea:?}: {}\n    {}\n    NEG {}", v.detail, w.prompt, w.negative_prompt);
+                    println!(
+                        "[{target}] {idea:?}: {}\n    {}\n    NEG {}",
+                        v.detail, w.prompt, w.negative_prompt
+                    );
                 }
             }
         }

@@ -143,7 +143,10 @@ impl Phrases {
             for p in phrases {
                 let pw = crate::text::lower_words(p);
                 if let Some(first) = pw.first() {
-                    by_first.entry(first.clone()).or_default().push((pw, id.to_string()));
+                    by_first
+                        .entry(first.clone())
+                        .or_default()
+                        .push((pw, id.to_string()));
                 }
             }
         }
@@ -160,7 +163,10 @@ impl Phrases {
         for (pw, id) in self.by_first.get(&ws[i].lower)? {
             if pw.len() > best.map_or(0, |b| b.0)
                 && i + pw.len() <= ws.len()
-                && ws[i..i + pw.len()].iter().zip(pw).all(|(w, p)| &w.lower == p)
+                && ws[i..i + pw.len()]
+                    .iter()
+                    .zip(pw)
+                    .all(|(w, p)| &w.lower == p)
             {
                 best = Some((pw.len(), id));
             }
@@ -194,10 +200,22 @@ fn tables() -> &'static Tables {
         let t = &k.lexicon.terms;
         Tables {
             media: Phrases::new(k.media.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
-            compositions: Phrases::new(k.compositions.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            compositions: Phrases::new(
+                k.compositions
+                    .iter()
+                    .map(|m| (m.id.as_str(), m.words.as_slice())),
+            ),
             times: Phrases::new(k.times.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
-            weathers: Phrases::new(k.weathers.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
-            seasons: Phrases::new(k.seasons.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            weathers: Phrases::new(
+                k.weathers
+                    .iter()
+                    .map(|m| (m.id.as_str(), m.words.as_slice())),
+            ),
+            seasons: Phrases::new(
+                k.seasons
+                    .iter()
+                    .map(|m| (m.id.as_str(), m.words.as_slice())),
+            ),
             moods: Phrases::new(k.moods.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
             scenes: Phrases::new(k.scenes.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
             style_of: Phrases::plain(&t.style_of),
@@ -226,7 +244,10 @@ fn guess_category(word: &str, previous: Option<&Subject>) -> Category {
     if previous.is_some_and(|p| FOOD_CONTAINERS.contains(&p.lemma.as_str())) {
         return Category::Food;
     }
-    if ["ness", "ity", "tion", "ism", "ment"].iter().any(|s| word.ends_with(s)) {
+    if ["ness", "ity", "tion", "ism", "ment"]
+        .iter()
+        .any(|s| word.ends_with(s))
+    {
         return Category::Abstract;
     }
     if ["ist", "ian", "naut"].iter().any(|s| word.ends_with(s)) {
@@ -379,7 +400,17 @@ pub fn analyze(idea: &str) -> Analysis {
         j > 0
             && (matches!(
                 ws[j - 1].lower.as_str(),
-                "a" | "an" | "the" | "this" | "that" | "my" | "his" | "her" | "their" | "its" | "some" | "of"
+                "a" | "an"
+                    | "the"
+                    | "this"
+                    | "that"
+                    | "my"
+                    | "his"
+                    | "her"
+                    | "their"
+                    | "its"
+                    | "some"
+                    | "of"
             ) || numbers.contains_key(&ws[j - 1].lower))
     };
     let participle: Vec<bool> = (0..ws.len())
@@ -446,7 +477,10 @@ pub fn analyze(idea: &str) -> Analysis {
             && w.lower.chars().all(|c| c.is_alphabetic() || c == '-')
             && !next_is_noun
             && !mural_knowledge::is_known_word(&w.lower)
-            && ws.get(i + 1).is_none_or(|n| role[i + 1] != Role::Free || mural_knowledge::is_known_word(&n.lower) && category_of(&n.lower).is_none());
+            && ws.get(i + 1).is_none_or(|n| {
+                role[i + 1] != Role::Free
+                    || mural_knowledge::is_known_word(&n.lower) && category_of(&n.lower).is_none()
+            });
         let entry = if unseen {
             Some((guess_category(&w.lower, a.subjects.last()), false))
         } else {
@@ -455,10 +489,22 @@ pub fn analyze(idea: &str) -> Analysis {
         // A weak noun ("train", "ring") is a noun right after an article or
         // a number; a color word is always an attribute.
         let after_determiner = i > 0
-            && (matches!(ws[i - 1].lower.as_str(), "a" | "an" | "the" | "this" | "that" | "my" | "his" | "her" | "their" | "its" | "some")
-                || numbers.contains_key(&ws[i - 1].lower)
+            && (matches!(
+                ws[i - 1].lower.as_str(),
+                "a" | "an"
+                    | "the"
+                    | "this"
+                    | "that"
+                    | "my"
+                    | "his"
+                    | "her"
+                    | "their"
+                    | "its"
+                    | "some"
+            ) || numbers.contains_key(&ws[i - 1].lower)
                 || ws[i - 1].lower.parse::<u32>().is_ok());
-        let is_color = lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower);
+        let is_color =
+            lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower);
         let entry = match entry {
             _ if is_color => None,
             Some((c, true)) if after_determiner => Some((c, false)),

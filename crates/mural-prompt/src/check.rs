@@ -35,9 +35,16 @@ impl TermSet {
         TermSet { single, multi }
     }
 
-    /// How many times the terms occur in `words`.
+    /// How many times the terms occur in `words` (a hyphenated word counts
+    /// its parts too: "blue-hour" names blue).
     pub fn count(&self, words: &[String]) -> usize {
-        let mut n = words.iter().filter(|w| self.single.contains(*w)).count();
+        let mut n = words
+            .iter()
+            .filter(|w| {
+                self.single.contains(*w)
+                    || (w.contains('-') && w.split('-').any(|p| self.single.contains(p)))
+            })
+            .count();
         for m in &self.multi {
             n += words.windows(m.len()).filter(|w| w == m).count();
         }
@@ -45,8 +52,7 @@ impl TermSet {
     }
 
     pub fn hits(&self, words: &[String]) -> bool {
-        words.iter().any(|w| self.single.contains(w))
-            || self.multi.iter().any(|m| words.windows(m.len()).any(|w| w == m))
+        self.count(words) > 0
     }
 }
 
@@ -80,7 +86,9 @@ pub fn camera_count(text: &str, words: &[String]) -> usize {
         .filter(|w| {
             w.ends_with("mm")
                 && w.len() > 2
-                && w[..w.len() - 2].chars().all(|c| c.is_ascii_digit() || c == '-')
+                && w[..w.len() - 2]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '-')
         })
         .count();
     terms().camera.count(words) + focal + text.to_lowercase().matches("f/").count()
@@ -117,6 +125,11 @@ impl Forbidden {
 
     /// Whether a generated fragment fits the idea.
     pub fn allows(&self, text: &str) -> bool {
+        if !(self.night || self.mono || self.no_camera || self.bad_weather || self.no_people)
+            && self.negated.is_empty()
+        {
+            return true;
+        }
         let words = lower_words(text);
         let t = terms();
         !(self.night && t.daylight.hits(&words)
@@ -141,8 +154,8 @@ impl Forbidden {
             .filter(|w| !a.negations.contains(w))
             .map(|w| stem(w))
             .collect();
-        let wants_text = !a.quoted.is_empty()
-            || a.category == Some(mural_knowledge::Category::Text);
+        let wants_text =
+            !a.quoted.is_empty() || a.category == Some(mural_knowledge::Category::Text);
         let mut seen = HashSet::new();
         terms
             .into_iter()
@@ -151,7 +164,10 @@ impl Forbidden {
                 let negated = a.negations.iter().any(|n| n == t);
                 negated || !ws.iter().any(|w| idea_stems.contains(&stem(w)))
             })
-            .filter(|t| !(wants_text && matches!(t.as_str(), "text" | "letters" | "words" | "watermark text")))
+            .filter(|t| {
+                !(wants_text
+                    && matches!(t.as_str(), "text" | "letters" | "words" | "watermark text"))
+            })
             .filter(|t| !(self.mono && matches!(t.as_str(), "black and white" | "monochrome")))
             .filter(|t| seen.insert(t.to_lowercase()))
             .collect()
@@ -175,7 +191,11 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
     let t = terms();
     let pw = lower_words(prompt);
     let iw = lower_words(&a.idea);
-    let all_stems: HashSet<String> = pw.iter().chain(&lower_words(negative)).map(|w| stem(w)).collect();
+    let all_stems: HashSet<String> = pw
+        .iter()
+        .chain(&lower_words(negative))
+        .map(|w| stem(w))
+        .collect();
     let pos_stems: HashSet<String> = pw.iter().map(|w| stem(w)).collect();
 
     // 1. Every content word survives (in the negative prompt if negated).
@@ -187,13 +207,19 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
             pos_stems.contains(&s)
         };
         if !found {
-            out.push(v("dropped_word", format!("the idea's word {w:?} is missing")));
+            out.push(v(
+                "dropped_word",
+                format!("the idea's word {w:?} is missing"),
+            ));
         }
     }
     // 2. Quoted text verbatim.
     for q in &a.quoted {
         if !prompt.contains(q.as_str()) {
-            out.push(v("quote_changed", format!("quoted text {q:?} is not verbatim")));
+            out.push(v(
+                "quote_changed",
+                format!("quoted text {q:?} is not verbatim"),
+            ));
         }
     }
     // 3. No contradictions: generated text adds no term the idea rules out.
@@ -202,14 +228,26 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
         out.push(v("contradiction", "daylight words in a night scene".into()));
     }
     if a.monochrome && added(&t.colors) {
-        out.push(v("contradiction", "color words in a black and white idea".into()));
+        out.push(v(
+            "contradiction",
+            "color words in a black and white idea".into(),
+        ));
     }
-    let people_negated = a.negations.iter().any(|n| t.people.hits(std::slice::from_ref(n)));
+    let people_negated = a
+        .negations
+        .iter()
+        .any(|n| t.people.hits(std::slice::from_ref(n)));
     if people_negated && added(&t.people) {
-        out.push(v("contradiction", "people added to an idea without people".into()));
+        out.push(v(
+            "contradiction",
+            "people added to an idea without people".into(),
+        ));
     }
     if a.non_photographic() && camera_count(prompt, &pw) > camera_count(&a.idea, &iw) {
-        out.push(v("camera_terms", "lens or camera words for a non-photographic medium".into()));
+        out.push(v(
+            "camera_terms",
+            "lens or camera words for a non-photographic medium".into(),
+        ));
     }
     // 4. Grammar (prose targets): a/an, placeholders, repeated phrases.
     if target.is_prose() {
@@ -227,7 +265,10 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
                     && !next.lower.ends_with("ss")
                     && !idea_lower.contains(&phrase)
                 {
-                    out.push(v("grammar", format!("article before a plural in {phrase:?}")));
+                    out.push(v(
+                        "grammar",
+                        format!("article before a plural in {phrase:?}"),
+                    ));
                 }
             }
         }

@@ -8,8 +8,8 @@
 use crate::analysis::Analysis;
 use crate::check::{terms, Forbidden};
 use mural_knowledge::{
-    knowledge, Category, CategoryInfo, Composition, Detail, Lighting, Medium, Mood, Palette,
-    Scene, Setting, Style,
+    knowledge, Category, CategoryInfo, Composition, Detail, Lighting, Medium, Mood, Palette, Scene,
+    Setting, Style,
 };
 use serde::Serialize;
 
@@ -55,6 +55,17 @@ pub struct Structured {
     /// Where the horizon sits (fraction of height from the top).
     pub horizon: f32,
     pub quoted: Vec<String>,
+    #[serde(skip)]
+    pub(crate) idea_hash: u64,
+}
+
+impl Structured {
+    pub(crate) fn picker(&self) -> Picker {
+        Picker {
+            seed: self.seed,
+            idea_hash: self.idea_hash,
+        }
+    }
 }
 
 /// Seeded picks that rotate with the seed: consecutive seeds give
@@ -117,7 +128,9 @@ impl Picker {
 
 /// Whether a scene detail fits the idea's time, weather and season.
 fn detail_fits(d: &Detail, a: &Analysis, time: Option<&str>) -> bool {
-    let night = time.and_then(|t| knowledge().time(t)).is_some_and(|t| t.night);
+    let night = time
+        .and_then(|t| knowledge().time(t))
+        .is_some_and(|t| t.night);
     if d.night && !night || d.not_night && night {
         return false;
     }
@@ -127,7 +140,10 @@ fn detail_fits(d: &Detail, a: &Analysis, time: Option<&str>) -> bool {
     if time.is_some_and(|t| d.not_times.iter().any(|x| x == t)) {
         return false;
     }
-    if a.weather.as_ref().is_some_and(|w| d.not_weather.contains(w)) {
+    if a.weather
+        .as_ref()
+        .is_some_and(|w| d.not_weather.contains(w))
+    {
         return false;
     }
     if a.season.as_ref().is_some_and(|s| d.not_seasons.contains(s)) {
@@ -176,7 +192,11 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
     // Designs (logos, line art) get no scenery: their knowledge is the text
     // category's (legible lettering, a clean background).
     let graphic = medium.graphic;
-    let cat = if graphic { k.category(Category::Text) } else { cat };
+    let cat = if graphic {
+        k.category(Category::Text)
+    } else {
+        cat
+    };
     let scene: Option<&Scene> = a
         .scene
         .as_ref()
@@ -258,7 +278,9 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         .filter(|pl| ok(&pl.text))
         .filter(|pl| pl.scenes.is_empty() || scene.is_none_or(|s| pl.scenes.contains(&s.id)))
         // colors the idea names are kept; the palette only supports them
-        .filter(|pl| a.colors.is_empty() || !terms().colors.hits(&crate::text::lower_words(&pl.text)))
+        .filter(|pl| {
+            a.colors.is_empty() || !terms().colors.hits(&crate::text::lower_words(&pl.text))
+        })
         .collect();
     let timed: Vec<&Palette> = palettes
         .iter()
@@ -282,7 +304,11 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
                 Some(s) => s.moods.iter().collect(),
                 None => cat.moods.iter().collect(),
             };
-            let moods: Vec<&Mood> = ids.iter().filter_map(|id| k.mood(id)).filter(|m| ok(&m.text)).collect();
+            let moods: Vec<&Mood> = ids
+                .iter()
+                .filter_map(|id| k.mood(id))
+                .filter(|m| ok(&m.text))
+                .collect();
             p.pick("mood", &moods).unwrap_or(&k.moods[0])
         });
 
@@ -303,13 +329,21 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         });
 
     let camera = if photographic {
-        let options: Vec<&String> = composition.camera.iter().chain(&cat.camera).filter(|c| ok(c)).collect();
+        let options: Vec<&String> = composition
+            .camera
+            .iter()
+            .chain(&cat.camera)
+            .filter(|c| ok(c))
+            .collect();
         p.pick("camera", &options).cloned()
     } else {
         None
     };
     let techniques: Vec<&String> = medium.technique.iter().filter(|t| ok(t)).collect();
-    let technique = p.pick("technique", &techniques).cloned().unwrap_or_default();
+    let technique = p
+        .pick("technique", &techniques)
+        .cloned()
+        .unwrap_or_default();
 
     // Details.
     let mut details: Vec<String> = Vec::new();
@@ -348,28 +382,58 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
                 let rest: Vec<String> = rest.iter().map(|d| d.text.clone()).collect();
                 details.extend(p.take("scene-details", &rest, 2));
             }
-            detail_tags.extend(p.take("scene-tags", &s.tags, 3).into_iter().filter(|x| ok(x)));
+            detail_tags.extend(
+                p.take("scene-tags", &s.tags, 3)
+                    .into_iter()
+                    .filter(|x| ok(x)),
+            );
         }
-        if let Some(w) = a.weather.as_deref().and_then(|w| k.weathers.iter().find(|x| x.id == w)) {
+        if let Some(w) = a
+            .weather
+            .as_deref()
+            .and_then(|w| k.weathers.iter().find(|x| x.id == w))
+        {
             let d: Vec<String> = w.details.iter().filter(|d| ok(d)).cloned().collect();
             details.extend(p.take("weather", &d, 1));
             detail_tags.extend(w.tags.iter().filter(|x| ok(x)).cloned());
         }
-        if let Some(s) = a.season.as_deref().and_then(|w| k.seasons.iter().find(|x| x.id == w)) {
+        if let Some(s) = a
+            .season
+            .as_deref()
+            .and_then(|w| k.seasons.iter().find(|x| x.id == w))
+        {
             let d: Vec<String> = s.details.iter().filter(|d| ok(d)).cloned().collect();
             details.extend(p.take("season", &d, 1));
             detail_tags.extend(s.tags.iter().filter(|x| ok(x)).cloned());
         }
-        let subject_details = if scene.is_some() && cat.id == "landscape" { 1 } else { 2 };
-        let d: Vec<String> = cat.details.iter().map(|d| agree(d)).filter(|d| ok(d)).collect();
+        let subject_details = if scene.is_some() && cat.id == "landscape" {
+            1
+        } else {
+            2
+        };
+        let d: Vec<String> = cat
+            .details
+            .iter()
+            .map(|d| agree(d))
+            .filter(|d| ok(d))
+            .collect();
         details.extend(p.take("category", &d, subject_details));
-        detail_tags.extend(p.take("category-tags", &cat.tags, 2).into_iter().filter(|x| ok(x)));
+        detail_tags.extend(
+            p.take("category-tags", &cat.tags, 2)
+                .into_iter()
+                .filter(|x| ok(x)),
+        );
         if !a.quoted.is_empty() {
             detail_tags.push("legible text".into());
         }
     } else {
         // varying a finished prompt: a touch of subject detail, no scenery
-        let d: Vec<String> = cat.details.iter().map(|d| agree(d)).filter(|d| ok(d)).collect();
+        let d: Vec<String> = cat
+            .details
+            .iter()
+            .map(|d| agree(d))
+            .filter(|d| ok(d))
+            .collect();
         details.extend(p.take("category", &d, 2));
     }
     details.dedup();
@@ -393,8 +457,18 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
     let mut medium_tags: Vec<String> = medium.tags.iter().filter(|t| ok(t)).cloned().collect();
     let mut style_prose = Vec::new();
     if let Some(s) = style {
-        style_prose.extend(s.prose.iter().filter(|t| ok(t) && (photographic || forbid.no_camera(t))).cloned());
-        medium_tags.extend(s.tags.iter().filter(|t| ok(t) && (photographic || forbid.no_camera(t))).cloned());
+        style_prose.extend(
+            s.prose
+                .iter()
+                .filter(|t| ok(t) && (photographic || forbid.no_camera(t)))
+                .cloned(),
+        );
+        medium_tags.extend(
+            s.tags
+                .iter()
+                .filter(|t| ok(t) && (photographic || forbid.no_camera(t)))
+                .cloned(),
+        );
     }
 
     let sentence = a.sentence || opts.vary;
@@ -432,6 +506,7 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         stylize: medium.stylize,
         horizon: composition.horizon,
         quoted: a.quoted.clone(),
+        idea_hash: p.idea_hash,
     }
 }
 

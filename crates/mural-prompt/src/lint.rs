@@ -58,10 +58,16 @@ pub fn strip_weights(prompt: &str) -> String {
             }
             ':' => {
                 // ":1.2" before a closing bracket is a weight
-                let rest: String = chars.clone().take_while(|c| !matches!(c, ')' | ']')).collect();
+                let rest: String = chars
+                    .clone()
+                    .take_while(|c| !matches!(c, ')' | ']'))
+                    .collect();
                 let is_weight = !rest.is_empty()
                     && rest.trim().parse::<f64>().is_ok()
-                    && chars.clone().nth(rest.chars().count()).is_some_and(|c| c == ')' || c == ']');
+                    && chars
+                        .clone()
+                        .nth(rest.chars().count())
+                        .is_some_and(|c| c == ')' || c == ']');
                 if is_weight {
                     for _ in 0..rest.chars().count() {
                         chars.next();
@@ -133,26 +139,41 @@ fn check_midjourney(params: &[(String, String)], out: &mut Vec<Warning>) {
                     .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
                     .is_some_and(|(a, b)| a > 0 && b > 0);
                 if !ok {
-                    out.push(w("midjourney_param", format!("--ar {value:?} must be W:H with whole numbers, like --ar 16:9")));
+                    out.push(w(
+                        "midjourney_param",
+                        format!("--ar {value:?} must be W:H with whole numbers, like --ar 16:9"),
+                    ));
                 }
             }
             "stylize" | "s" => {
                 if !value.parse::<u32>().is_ok_and(|v| v <= 1000) {
-                    out.push(w("midjourney_param", format!("--stylize {value:?} must be a whole number from 0 to 1000")));
+                    out.push(w(
+                        "midjourney_param",
+                        format!("--stylize {value:?} must be a whole number from 0 to 1000"),
+                    ));
                 }
             }
             "chaos" | "c" => {
                 if !value.parse::<u32>().is_ok_and(|v| v <= 100) {
-                    out.push(w("midjourney_param", format!("--chaos {value:?} must be a whole number from 0 to 100")));
+                    out.push(w(
+                        "midjourney_param",
+                        format!("--chaos {value:?} must be a whole number from 0 to 100"),
+                    ));
                 }
             }
             "v" | "version" => {
                 if !["5.2", "6", "6.1", "7"].contains(&value.as_str()) {
-                    out.push(w("midjourney_param", format!("--v {value:?} must be one of 5.2, 6, 6.1, 7")));
+                    out.push(w(
+                        "midjourney_param",
+                        format!("--v {value:?} must be one of 5.2, 6, 6.1, 7"),
+                    ));
                 }
             }
             n if KNOWN.contains(&n) => {}
-            n => out.push(w("midjourney_param", format!("unknown Midjourney parameter --{n}"))),
+            n => out.push(w(
+                "midjourney_param",
+                format!("unknown Midjourney parameter --{n}"),
+            )),
         }
     }
 }
@@ -163,18 +184,32 @@ fn contradictions(text: &str, out: &mut Vec<Warning>) {
     let words = lower_words(text);
     let t = terms();
     if a.is_night() && t.daylight.hits(&words) {
-        out.push(w("contradiction", "the prompt is set at night but uses daylight words (noon, sunlight, golden hour)".into()));
+        out.push(w(
+            "contradiction",
+            "the prompt is set at night but uses daylight words (noon, sunlight, golden hour)"
+                .into(),
+        ));
     }
     if a.monochrome && t.colors.hits(&words) {
-        out.push(w("contradiction", "the prompt asks for black and white but names colors".into()));
+        out.push(w(
+            "contradiction",
+            "the prompt asks for black and white but names colors".into(),
+        ));
     }
     for n in &a.negations {
         let s = stem(n);
         let uses = words.iter().filter(|x| stem(x) == s).count();
         let people_neg = t.people.hits(std::slice::from_ref(n));
-        let people_uses = if people_neg { TermSet::count(&t.people, &words) } else { 0 };
+        let people_uses = if people_neg {
+            TermSet::count(&t.people, &words)
+        } else {
+            0
+        };
         if uses > 1 || people_uses > 1 {
-            out.push(w("contradiction", format!("the prompt excludes {n:?} but also asks for it")));
+            out.push(w(
+                "contradiction",
+                format!("the prompt excludes {n:?} but also asks for it"),
+            ));
         }
     }
 }
@@ -191,7 +226,10 @@ pub fn lint(prompt: &str, target: Target) -> LintReport {
         text.to_string()
     } else {
         if !balanced(text) {
-            warnings.push(w("syntax", "unbalanced ( ) or [ ] in weights; escape literal brackets as \\( \\)".into()));
+            warnings.push(w(
+                "syntax",
+                "unbalanced ( ) or [ ] in weights; escape literal brackets as \\( \\)".into(),
+            ));
         }
         strip_weights(text)
     };
@@ -204,7 +242,12 @@ pub fn lint(prompt: &str, target: Target) -> LintReport {
         .map(|(i, &p)| ChunkBreak {
             chunk: i + 2,
             token: pieces[..p].iter().map(|x| x.tokens).sum(),
-            starts_at: pieces[p..].iter().take(4).map(|x| x.text.as_str()).collect::<Vec<_>>().join(" "),
+            starts_at: pieces[p..]
+                .iter()
+                .take(4)
+                .map(|x| x.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         })
         .collect();
     if let Some(max) = target.max_clip_tokens() {
@@ -218,7 +261,10 @@ pub fn lint(prompt: &str, target: Target) -> LintReport {
     let chars = prompt.chars().count();
     if let Some(max) = target.max_chars() {
         if chars > max {
-            warnings.push(w("too_long", format!("{chars} characters, over {target}'s limit of {max}")));
+            warnings.push(w(
+                "too_long",
+                format!("{chars} characters, over {target}'s limit of {max}"),
+            ));
         }
     }
     if target == Target::Midjourney {
@@ -259,7 +305,10 @@ mod tests {
     #[test]
     fn midjourney_params() {
         assert!(lint("a fox --ar 16:9 --stylize 250 --v 6.1", Target::Midjourney).is_clean());
-        let r = lint("a fox --ar 16.5:9 --stylize 2000 --chaos 101 --v 8 --bogus", Target::Midjourney);
+        let r = lint(
+            "a fox --ar 16.5:9 --stylize 2000 --chaos 101 --v 8 --bogus",
+            Target::Midjourney,
+        );
         assert_eq!(r.warnings.len(), 5, "{:?}", r.warnings);
     }
 
@@ -281,6 +330,9 @@ mod tests {
 
     #[test]
     fn unbalanced_weights() {
-        assert!(lint("(cat:1.2, dog", Target::Sd).warnings.iter().any(|w| w.code == "syntax"));
+        assert!(lint("(cat:1.2, dog", Target::Sd)
+            .warnings
+            .iter()
+            .any(|w| w.code == "syntax"));
     }
 }

@@ -124,8 +124,7 @@ pub fn render(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
 
 /// Sentence variants, picked by seed so variations read differently.
 fn variant<'a>(s: &Structured, axis: &str, options: &[&'a str]) -> &'a str {
-    let p = crate::compose::Picker::new(&s.subject, s.seed);
-    options[p.index(axis, options.len())]
+    options[s.picker().index(axis, options.len())]
 }
 
 /// The idea as the opening of a sentence.
@@ -166,7 +165,11 @@ fn sentences(s: &Structured, short: bool) -> Vec<String> {
     } else if phrase.contains("render") {
         "presented as"
     } else {
-        variant(s, "medium-sentence", &["rendered as", "presented as", "imagined as"])
+        variant(
+            s,
+            "medium-sentence",
+            &["rendered as", "presented as", "imagined as"],
+        )
     };
     if s.sentence {
         let end = if open.ends_with(['!', '?']) { "" } else { "." };
@@ -175,7 +178,11 @@ fn sentences(s: &Structured, short: bool) -> Vec<String> {
             out.push(format!("{} {phrase}.", capitalize(how)));
         }
     } else {
-        let medium = if s.medium_sentence { format!(", {how} {phrase}") } else { String::new() };
+        let medium = if s.medium_sentence {
+            format!(", {how} {phrase}")
+        } else {
+            String::new()
+        };
         match details.next() {
             Some(d) if s.medium_sentence => out.push(format!("{open}{medium}, with {d}.")),
             Some(d) => out.push(format!("{open}, {d}.")),
@@ -215,7 +222,11 @@ fn sentences(s: &Structured, short: bool) -> Vec<String> {
     // 5. Quoted text, spelled out.
     if !s.quoted.is_empty() {
         let quotes: Vec<String> = s.quoted.iter().map(|q| format!("\"{q}\"")).collect();
-        let verb = if quotes.len() == 1 { "appears" } else { "appear" };
+        let verb = if quotes.len() == 1 {
+            "appears"
+        } else {
+            "appear"
+        };
         out.push(format!(
             "The text {} {verb} exactly as written, in clean, legible lettering.",
             join_list(&quotes)
@@ -231,7 +242,11 @@ fn sentences(s: &Structured, short: bool) -> Vec<String> {
     out.into_iter().map(|x| fix_articles(&x)).collect()
 }
 
-fn fit_prose(s: &Structured, target: Target, mut parts: Vec<String>) -> Result<String, RenderError> {
+fn fit_prose(
+    s: &Structured,
+    target: Target,
+    mut parts: Vec<String>,
+) -> Result<String, RenderError> {
     let Some(limit) = target.max_chars() else {
         return Ok(parts.join(" "));
     };
@@ -271,7 +286,15 @@ fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
         Target::Dalle => &[(1024, 1024), (1792, 1024), (1024, 1792)],
         Target::GptImage => &[(1024, 1024), (1536, 1024), (1024, 1536)],
         Target::Dalle2 => &[(1024, 1024)],
-        Target::Sd => &[(512, 512), (768, 512), (512, 768), (640, 512), (512, 640), (912, 512), (512, 912)],
+        Target::Sd => &[
+            (512, 512),
+            (768, 512),
+            (512, 768),
+            (640, 512),
+            (512, 640),
+            (912, 512),
+            (512, 912),
+        ],
         Target::Sdxl | Target::Flux => &[
             (1024, 1024),
             (1152, 896),
@@ -303,7 +326,10 @@ fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError>
             params.insert("model".into(), json!("dall-e-3"));
             params.insert("size".into(), json!(format!("{w}x{h}")));
             params.insert("quality".into(), json!("hd"));
-            params.insert("style".into(), json!(if s.photographic { "natural" } else { "vivid" }));
+            params.insert(
+                "style".into(),
+                json!(if s.photographic { "natural" } else { "vivid" }),
+            );
         }
         Target::Dalle2 => {
             params.insert("model".into(), json!("dall-e-2"));
@@ -367,7 +393,9 @@ fn reduce((w, h): (u32, u32)) -> (u32, u32) {
 pub fn subject_tag(idea: &str, negations: &[String], aggressive: bool) -> String {
     let quotes = crate::analysis::quoted_spans(idea);
     let k = mural_knowledge::knowledge();
-    let light: &[&str] = &["a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "that", "which"];
+    let light: &[&str] = &[
+        "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "that", "which",
+    ];
     let negs = &k.lexicon.terms.negations;
     let ws = crate::text::words(idea);
     let mut out = String::new();
@@ -377,13 +405,14 @@ pub fn subject_tag(idea: &str, negations: &[String], aggressive: bool) -> String
         if quotes.iter().any(|&(s, e, _)| w.start >= s && w.end <= e) {
             continue;
         }
-        let drop_negation = negs.contains(&w.lower)
-            && ws.get(i + 1).is_some_and(|n| negations.contains(&n.lower));
+        let drop_negation =
+            negs.contains(&w.lower) && ws.get(i + 1).is_some_and(|n| negations.contains(&n.lower));
         if drop_negation {
             // drop "without people or cars" up to the last negated noun
             let mut j = i + 1;
             while j < ws.len()
-                && (negations.contains(&ws[j].lower) || matches!(ws[j].lower.as_str(), "or" | "and" | "any"))
+                && (negations.contains(&ws[j].lower)
+                    || matches!(ws[j].lower.as_str(), "or" | "and" | "any"))
             {
                 j += 1;
             }
@@ -405,7 +434,10 @@ pub fn subject_tag(idea: &str, negations: &[String], aggressive: bool) -> String
     let kept = crate::analysis::quoted_spans(&out);
     let mut tidy = String::with_capacity(out.len());
     let mut pos = 0;
-    for (s, e, _) in kept.iter().chain(std::iter::once(&(out.len(), out.len(), String::new()))) {
+    for (s, e, _) in kept
+        .iter()
+        .chain(std::iter::once(&(out.len(), out.len(), String::new())))
+    {
         tidy.push_str(&out[pos..*s].replace(['.', ';'], ",").replace(" ,", ","));
         tidy.push_str(&out[*s..*e]);
         pos = *e;
@@ -442,7 +474,11 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
     candidates.extend(s.palette_tags.iter().cloned());
     candidates.extend(s.mood_tags.iter().take(1).cloned());
     if let Some(c) = &s.camera {
-        candidates.push(c.trim_start_matches("shot on ").trim_start_matches("captured with ").to_string());
+        candidates.push(
+            c.trim_start_matches("shot on ")
+                .trim_start_matches("captured with ")
+                .to_string(),
+        );
     }
     candidates.extend(s.medium_tags.iter().skip(2).cloned());
     if target == Target::Sd {
@@ -450,6 +486,7 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
         candidates.push("best quality".into());
     }
     let subject_words = lower_words(&subject);
+    let mut used = mural_clip::count(&subject);
     let mut tags = vec![subject];
     let mut seen: Vec<String> = vec![tags[0].to_lowercase()];
     for c in candidates {
@@ -459,8 +496,19 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
         if seen.contains(&key) || c.is_empty() || said {
             continue;
         }
-        let trial = format!("{}, {c}", tags.join(", "));
-        if mural_clip::count(&trial) <= budget {
+        // ", " adds one token between word-edged tags; where punctuation
+        // meets the comma (")," is one piece) count the whole prompt.
+        let edge = |s: &str| {
+            s.starts_with(|ch: char| !ch.is_alphanumeric())
+                || s.ends_with(|ch: char| !ch.is_alphanumeric())
+        };
+        let total = if edge(&c) || tags.last().is_some_and(|t| edge(t)) {
+            mural_clip::count(&format!("{}, {c}", tags.join(", ")))
+        } else {
+            used + 1 + mural_clip::count(&c)
+        };
+        if total <= budget {
+            used = total;
             tags.push(c);
             seen.push(key);
         }
@@ -481,8 +529,14 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
     let mut params = Map::new();
     params.insert("width".into(), json!(w));
     params.insert("height".into(), json!(h));
-    params.insert("steps".into(), json!(if target == Target::Sd { 30 } else { 35 }));
-    params.insert("cfg_scale".into(), json!(if target == Target::Sd { 7.0 } else { 6.0 }));
+    params.insert(
+        "steps".into(),
+        json!(if target == Target::Sd { 30 } else { 35 }),
+    );
+    params.insert(
+        "cfg_scale".into(),
+        json!(if target == Target::Sd { 7.0 } else { 6.0 }),
+    );
     params.insert("sampler_name".into(), json!("DPM++ 2M"));
     params.insert("scheduler".into(), json!("Karras"));
     Rendered {
@@ -509,7 +563,11 @@ mod tests {
     fn subject_tags_drop_articles_not_content() {
         assert_eq!(subject_tag("a beach sunset", &[], false), "beach sunset");
         assert_eq!(
-            subject_tag("A city street at night without people or cars", &["people".into(), "cars".into()], false),
+            subject_tag(
+                "A city street at night without people or cars",
+                &["people".into(), "cars".into()],
+                false
+            ),
             "city street at night"
         );
         assert_eq!(

@@ -29,7 +29,8 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
             } else if matches!(c, '\'' | '\u{2019}' | '-' | '.')
                 && j + 1 < chars.len()
                 && chars[j + 1].1.is_alphanumeric()
-                && (c != '.' || (chars[j - 1].1.is_ascii_digit() && chars[j + 1].1.is_ascii_digit()))
+                && (c != '.'
+                    || (chars[j - 1].1.is_ascii_digit() && chars[j + 1].1.is_ascii_digit()))
             {
                 j += 2;
             } else {
@@ -123,7 +124,11 @@ pub fn fix_articles(text: &str) -> String {
                 if want != w.lower {
                     out.push_str(&text[last..w.start]);
                     let upper = w.text.starts_with('A');
-                    out.push_str(&if upper { capitalize(want) } else { want.to_string() });
+                    out.push_str(&if upper {
+                        capitalize(want)
+                    } else {
+                        want.to_string()
+                    });
                     last = w.end;
                 }
             }
@@ -173,15 +178,24 @@ mod tests {
 
     #[test]
     fn words_keep_inner_punctuation() {
-        let w: Vec<_> = words("a dog's wet-on-wet v6.1, f/8!").into_iter().map(|w| w.text).collect();
+        let w: Vec<_> = words("a dog's wet-on-wet v6.1, f/8!")
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
         assert_eq!(w, ["a", "dog's", "wet-on-wet", "v6.1", "f", "8"]);
     }
 
     #[test]
     fn articles() {
         assert_eq!(fix_articles("a owl and an cat"), "an owl and a cat");
-        assert_eq!(fix_articles("A oil painting of a hour"), "An oil painting of an hour");
-        assert_eq!(fix_articles("a unicorn, a European city, an 8-bit game"), "a unicorn, a European city, an 8-bit game");
+        assert_eq!(
+            fix_articles("A oil painting of a hour"),
+            "An oil painting of an hour"
+        );
+        assert_eq!(
+            fix_articles("a unicorn, a European city, an 8-bit game"),
+            "a unicorn, a European city, an 8-bit game"
+        );
     }
 
     #[test]

@@ -97,7 +97,12 @@ pub fn validate(req: &WriteRequest) -> Result<(), WriteError> {
     }
     if let Some(name) = &req.style {
         if knowledge().style(name).is_none() {
-            let examples: Vec<&str> = knowledge().styles.iter().take(6).map(|s| s.id.as_str()).collect();
+            let examples: Vec<&str> = knowledge()
+                .styles
+                .iter()
+                .take(6)
+                .map(|s| s.id.as_str())
+                .collect();
             return Err(WriteError::UnknownStyle {
                 name: name.clone(),
                 examples: examples.join(", "),
@@ -114,7 +119,13 @@ pub struct BuiltinWriter;
 impl BuiltinWriter {
     /// The structured prompt for one seed: what the sketch painter draws
     /// and what every target renders.
-    pub fn structure(&self, a: &Analysis, seed: u64, style: Option<&str>, vary: bool) -> Structured {
+    pub fn structure(
+        &self,
+        a: &Analysis,
+        seed: u64,
+        style: Option<&str>,
+        vary: bool,
+    ) -> Structured {
         let style = style.and_then(|s| knowledge().style(s));
         compose(a, seed, ComposeOptions { style, vary })
     }
@@ -162,9 +173,15 @@ mod tests {
     #[test]
     fn bad_requests_are_refused() {
         let w = BuiltinWriter;
-        assert_eq!(w.write(&WriteRequest::new("  \n", Target::Dalle)), Err(WriteError::EmptyIdea));
+        assert_eq!(
+            w.write(&WriteRequest::new("  \n", Target::Dalle)),
+            Err(WriteError::EmptyIdea)
+        );
         let long = "a".repeat(4001);
-        assert!(matches!(w.write(&WriteRequest::new(long, Target::Dalle)), Err(WriteError::IdeaTooLong { chars: 4001 })));
+        assert!(matches!(
+            w.write(&WriteRequest::new(long, Target::Dalle)),
+            Err(WriteError::IdeaTooLong { chars: 4001 })
+        ));
         let mut r = WriteRequest::new("a cat", Target::Dalle);
         r.n = 0;
         assert_eq!(w.write(&r), Err(WriteError::BadCount { n: 0 }));
@@ -199,34 +216,70 @@ mod tests {
     fn watercolor_gets_no_lens_talk() {
         for seed in 0..20 {
             let p = &write("a watercolor of a heron at dawn", Target::Dalle, 1, seed)[0].prompt;
-            assert!(!p.contains("lens") && !p.contains("mm ") && !p.contains("f/"), "{p}");
+            assert!(
+                !p.contains("lens") && !p.contains("mm ") && !p.contains("f/"),
+                "{p}"
+            );
         }
     }
 
     #[test]
     fn midnight_gets_no_golden_hour() {
         for seed in 0..30 {
-            let p = &write("a lighthouse at midnight", Target::Dalle, 1, seed)[0].prompt.to_lowercase();
-            assert!(!p.contains("golden hour") && !p.contains("midday") && !p.contains("sunlight"), "{p}");
+            let p = &write("a lighthouse at midnight", Target::Dalle, 1, seed)[0]
+                .prompt
+                .to_lowercase();
+            assert!(
+                !p.contains("golden hour") && !p.contains("midday") && !p.contains("sunlight"),
+                "{p}"
+            );
         }
     }
 
     #[test]
     fn logo_gets_flat_vector() {
-        let p = &write("a logo for a coffee shop called \"Bean There\"", Target::Dalle, 1, 3)[0].prompt;
+        let p = &write(
+            "a logo for a coffee shop called \"Bean There\"",
+            Target::Dalle,
+            1,
+            3,
+        )[0]
+        .prompt;
         assert!(p.contains("vector"), "{p}");
         assert!(p.contains("\"Bean There\""), "{p}");
     }
 
     #[test]
     fn food_gets_food_detail() {
-        let all: String = (0..6).map(|s| write("a bowl of ramen", Target::Dalle, 1, s)[0].prompt.clone()).collect();
-        assert!(all.contains("garnish") || all.contains("steam") || all.contains("appetizing"), "{all}");
+        let all: String = (0..6)
+            .map(|s| {
+                write("a bowl of ramen", Target::Dalle, 1, s)[0]
+                    .prompt
+                    .clone()
+            })
+            .collect();
+        assert!(
+            all.contains("garnish") || all.contains("steam") || all.contains("appetizing"),
+            "{all}"
+        );
     }
 
     #[test]
     fn portrait_gets_portrait_light() {
-        let all: String = (0..6).map(|s| write("a portrait of an old fisherman", Target::Dalle, 1, s)[0].prompt.clone()).collect();
-        assert!(all.contains("Rembrandt") || all.contains("window light") || all.contains("butterfly") || all.contains("softbox") || all.contains("rim light"), "{all}");
+        let all: String = (0..6)
+            .map(|s| {
+                write("a portrait of an old fisherman", Target::Dalle, 1, s)[0]
+                    .prompt
+                    .clone()
+            })
+            .collect();
+        assert!(
+            all.contains("Rembrandt")
+                || all.contains("window light")
+                || all.contains("butterfly")
+                || all.contains("softbox")
+                || all.contains("rim light"),
+            "{all}"
+        );
     }
 }
