@@ -1,0 +1,199 @@
+//! Painters: prompt in, pixels out.
+//!
+//! Every backend is one type behind the small [`Painter`] trait. The
+//! built-in [`SketchPainter`] draws a procedural storyboard sketch of the
+//! prompt (sky, setting, weather, subject); it is not a neural image and
+//! says so in its metadata. Remote painters (OpenAI Images, AUTOMATIC1111,
+//! ComfyUI, Stability) implement the same trait in later crates.
+//!
+//! Architecture invariant: painters return pixels and facts about them; they
+//! never write files or touch the gallery. Metadata and storage are the
+//! caller's job (`mural-meta`, `mural-gallery`).
+
+pub mod sketch;
+
+pub use sketch::SketchPainter;
+
+use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, so `Painter` stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What to paint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PaintRequest {
+    /// The prompt as the target formats it.
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub width: u32,
+    pub height: u32,
+    /// Images to paint; image `i` uses seed `seed + i`.
+    pub n: usize,
+    pub seed: u64,
+    /// A model name, when the painter has several.
+    pub model: Option<String>,
+}
+
+/// One painted image, encoded as PNG without metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Painted {
+    pub png: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// The seed that reproduces it (the painter's real seed, when it reports one).
+    pub seed: u64,
+    /// The prompt the painter actually used, when it rewrote ours.
+    pub revised_prompt: Option<String>,
+    /// Painter parameters worth recording (steps, sampler, model ...).
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What sizes a painter accepts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Sizes {
+    /// Any size with both sides in `min..=max`, a multiple of `step`.
+    Range { min: u32, max: u32, step: u32 },
+    /// Only these sizes.
+    Fixed { sizes: Vec<(u32, u32)> },
+}
+
+/// A painter's limits, checked before any request is sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Limits {
+    /// Most images one call may ask for (callers split larger requests).
+    pub max_n: usize,
+    pub sizes: Sizes,
+    pub max_prompt_chars: Option<usize>,
+}
+
+impl Limits {
+    /// Checks a size; the error says what would be accepted.
+    pub fn check_size(&self, width: u32, height: u32) -> Result<(), PaintError> {
+        match &self.sizes {
+            Sizes::Range { min, max, step } => {
+                let ok = |v: u32| v >= *min && v <= *max && v % step == 0;
+                if ok(width) && ok(height) {
+                    Ok(())
+                } else {
+                    Err(PaintError::InvalidRequest {
+                        message: format!(
+                            "size {width}x{height} is not supported; each side must be {min} to {max}{}",
+                            if *step > 1 { format!(", a multiple of {step}") } else { String::new() }
+                        ),
+                    })
+                }
+            }
+            Sizes::Fixed { sizes } => {
+                if sizes.contains(&(width, height)) {
+                    Ok(())
+                } else {
+                    let list: Vec<String> = sizes.iter().map(|(w, h)| format!("{w}x{h}")).collect();
+                    Err(PaintError::InvalidRequest {
+                        message: format!("size {width}x{height} is not supported; use one of {}", list.join(", ")),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// How an image was made, for IPTC DigitalSourceType.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceType {
+    /// Made by a procedure, not a trained model (the sketch).
+    AlgorithmicMedia,
+    /// Made by a trained generative model.
+    TrainedAlgorithmicMedia,
+}
+
+impl SourceType {
+    pub fn iptc_uri(self) -> &'static str {
+        match self {
+            SourceType::AlgorithmicMedia => "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+            SourceType::TrainedAlgorithmicMedia => {
+                "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+            }
+        }
+    }
+}
+
+/// Why painting failed, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PaintError {
+    /// The request is wrong (size, n, prompt); fix it, don't retry.
+    #[error("{message}")]
+    InvalidRequest { message: String },
+    /// The service refused the content (policy, moderation); don't retry.
+    #[error("refused: {reason}")]
+    Refused { reason: String },
+    /// Credentials missing or rejected; don't retry.
+    #[error("{message}")]
+    Auth { message: String },
+    /// Temporary trouble (timeouts, 429, 5xx); retrying can help.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_ms: Option<u64>,
+    },
+    /// Anything else.
+    #[error("{message}")]
+    Failed { message: String },
+}
+
+impl PaintError {
+    pub fn retryable(&self) -> bool {
+        matches!(self, PaintError::Unavailable { .. })
+    }
+}
+
+/// Anything that paints.
+pub trait Painter: Send + Sync {
+    /// The kind, as `--painter` names it ("sketch").
+    fn name(&self) -> &str;
+    /// The model it paints with ("mural-sketch-1").
+    fn model(&self) -> &str;
+    fn limits(&self) -> Limits;
+    fn source_type(&self) -> SourceType;
+    /// Paints `req.n` images (at most `limits().max_n`).
+    fn paint<'a>(&'a self, req: &'a PaintRequest) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>>;
+}
+
+/// Parses "WxH" (1 to 4096 a side unless the painter says otherwise).
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .trim()
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("size {s:?} is not WxH; write it like 1024x768"))?;
+    let parse = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("size {s:?} is not WxH; write it like 1024x768"));
+    let (w, h) = (parse(w)?, parse(h)?);
+    if w == 0 || h == 0 {
+        return Err(format!("size {s:?} has a zero side; each side must be at least 1"));
+    }
+    if w > 4096 || h > 4096 {
+        return Err(format!("size {s:?} is over 4096 a side; use 4096x4096 or less"));
+    }
+    Ok((w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_or_explain() {
+        assert_eq!(parse_size("1024x768"), Ok((1024, 768)));
+        assert!(parse_size("0x0").unwrap_err().contains("zero"));
+        assert!(parse_size("5000x10").unwrap_err().contains("4096"));
+        assert!(parse_size("big").unwrap_err().contains("WxH"));
+    }
+
+    #[test]
+    fn retryable_errors() {
+        assert!(PaintError::Unavailable { message: "503".into(), retry_after_ms: None }.retryable());
+        assert!(!PaintError::Refused { reason: "policy".into() }.retryable());
+    }
+}
