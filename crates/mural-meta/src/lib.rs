@@ -1,0 +1,326 @@
+//! Image metadata: what mural writes into every PNG, and what it can read
+//! back from mural's own files and from AUTOMATIC1111, ComfyUI and InvokeAI.
+//!
+//! mural writes three things:
+//! - a tEXt chunk `parameters` in AUTOMATIC1111's infotext format, which
+//!   A1111's PNG Info tab, Civitai and other tools read;
+//! - an iTXt chunk `mural` with the full JSON recipe;
+//! - an XMP packet (iTXt `XML:com.adobe.xmp`) with the IPTC
+//!   DigitalSourceType.
+//!
+//! Architecture invariant: this crate works on bytes. It never opens files
+//! and never sees API keys; callers pass only what belongs in the image.
+
+mod infotext;
+
+pub use infotext::{infotext, parse_infotext, quote, Infotext};
+
+use serde::Serialize;
+use serde_json::Value;
+
+const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+
+/// Why metadata could not be read or written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetaError {
+    #[error("not a PNG file (the PNG signature is missing)")]
+    NotPng,
+    #[error("corrupt PNG: {0}")]
+    Corrupt(String),
+}
+
+/// What mural embeds in an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embed<'a> {
+    /// AUTOMATIC1111 infotext (see [`infotext`]).
+    pub parameters: &'a str,
+    /// mural's JSON recipe.
+    pub recipe: &'a Value,
+    /// IPTC DigitalSourceType URI.
+    pub digital_source_type: &'a str,
+}
+
+/// The keywords mural owns; old copies are replaced, never duplicated.
+const OWN_KEYWORDS: &[&str] = &["parameters", "mural", "XML:com.adobe.xmp"];
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + data.len());
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut h = crc32fast::Hasher::new();
+    h.update(kind);
+    h.update(data);
+    out.extend_from_slice(&h.finalize().to_be_bytes());
+    out
+}
+
+fn text_chunk(keyword: &str, text: &str) -> Vec<u8> {
+    // tEXt is Latin-1; anything else goes in iTXt.
+    if text.chars().all(|c| (c as u32) < 256 && c != '\0') {
+        let mut data: Vec<u8> = keyword.bytes().collect();
+        data.push(0);
+        data.extend(text.chars().map(|c| c as u8));
+        chunk(b"tEXt", &data)
+    } else {
+        itxt_chunk(keyword, text)
+    }
+}
+
+fn itxt_chunk(keyword: &str, text: &str) -> Vec<u8> {
+    let mut data: Vec<u8> = keyword.bytes().collect();
+    data.extend_from_slice(&[0, 0, 0, 0, 0]); // null, uncompressed, method, empty lang, empty translated
+    data.extend_from_slice(text.as_bytes());
+    chunk(b"iTXt", &data)
+}
+
+/// The XMP packet that records how the image was made.
+pub fn xmp_packet(digital_source_type: &str) -> String {
+    format!(
+        r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" xmlns:xmp="http://ns.adobe.com/xap/1.0/">
+   <Iptc4xmpExt:DigitalSourceType>{digital_source_type}</Iptc4xmpExt:DigitalSourceType>
+   <xmp:CreatorTool>mural {}</xmp:CreatorTool>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="r"?>"#,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Splits a PNG into its chunks: (type, data, whole chunk bytes).
+fn chunks(png: &[u8]) -> Result<Vec<([u8; 4], &[u8], &[u8])>, MetaError> {
+    if png.len() < 8 || &png[..8] != SIGNATURE {
+        return Err(MetaError::NotPng);
+    }
+    let mut out = Vec::new();
+    let mut pos = 8;
+    while pos < png.len() {
+        if pos + 12 > png.len() {
+            return Err(MetaError::Corrupt("a chunk is cut short".into()));
+        }
+        let len = u32::from_be_bytes(png[pos..pos + 4].try_into().unwrap()) as usize;
+        let end = pos
+            .checked_add(12)
+            .and_then(|p| p.checked_add(len))
+            .filter(|&e| e <= png.len())
+            .ok_or_else(|| MetaError::Corrupt("a chunk runs past the end of the file".into()))?;
+        let kind: [u8; 4] = png[pos + 4..pos + 8].try_into().unwrap();
+        let data = &png[pos + 8..pos + 8 + len];
+        let crc = u32::from_be_bytes(png[end - 4..end].try_into().unwrap());
+        let mut h = crc32fast::Hasher::new();
+        h.update(&kind);
+        h.update(data);
+        if h.finalize() != crc {
+            return Err(MetaError::Corrupt(format!(
+                "bad checksum in the {} chunk",
+                String::from_utf8_lossy(&kind)
+            )));
+        }
+        out.push((kind, data, &png[pos..end]));
+        pos = end;
+        if &kind == b"IEND" {
+            break;
+        }
+    }
+    if out.first().map(|c| &c.0) != Some(b"IHDR") {
+        return Err(MetaError::Corrupt("the first chunk is not IHDR".into()));
+    }
+    if out.last().map(|c| &c.0) != Some(b"IEND") {
+        return Err(MetaError::Corrupt("the IEND chunk is missing".into()));
+    }
+    Ok(out)
+}
+
+fn keyword_of(kind: &[u8; 4], data: &[u8]) -> Option<String> {
+    if matches!(kind, b"tEXt" | b"iTXt" | b"zTXt") {
+        let end = data.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&data[..end]).into_owned())
+    } else {
+        None
+    }
+}
+
+/// Returns `png` with mural's metadata chunks placed right after IHDR
+/// (replacing any earlier copies of the same keywords).
+pub fn embed(png: &[u8], meta: &Embed) -> Result<Vec<u8>, MetaError> {
+    let parts = chunks(png)?;
+    let mut out = Vec::with_capacity(png.len() + 4096);
+    out.extend_from_slice(SIGNATURE);
+    for (i, (kind, data, whole)) in parts.iter().enumerate() {
+        if keyword_of(kind, data).is_some_and(|k| OWN_KEYWORDS.contains(&k.as_str())) {
+            continue;
+        }
+        out.extend_from_slice(whole);
+        if i == 0 {
+            out.extend(text_chunk("parameters", meta.parameters));
+            let recipe = serde_json::to_string(meta.recipe).unwrap_or_else(|_| "{}".into());
+            out.extend(itxt_chunk("mural", &recipe));
+            out.extend(itxt_chunk("XML:com.adobe.xmp", &xmp_packet(meta.digital_source_type)));
+        }
+    }
+    Ok(out)
+}
+
+/// Everything `mural info` reports about an image.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ImageInfo {
+    pub width: u32,
+    pub height: u32,
+    /// mural's own recipe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mural: Option<Value>,
+    /// AUTOMATIC1111 (also Forge, SD.Next, mural) infotext, parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a1111: Option<Infotext>,
+    /// ComfyUI's API-format graph (`prompt`) and UI graph (`workflow`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comfyui_prompt: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comfyui_workflow: Option<Value>,
+    /// InvokeAI's `invokeai_metadata`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invokeai: Option<Value>,
+    /// IPTC DigitalSourceType from the XMP packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digital_source_type: Option<String>,
+    /// Other text chunks, as they are.
+    pub other_text: Vec<(String, String)>,
+}
+
+impl ImageInfo {
+    /// Which tools wrote the metadata found.
+    pub fn sources(&self) -> Vec<&'static str> {
+        let mut s = Vec::new();
+        if self.mural.is_some() {
+            s.push("mural");
+        }
+        if self.a1111.is_some() {
+            s.push("a1111");
+        }
+        if self.comfyui_prompt.is_some() || self.comfyui_workflow.is_some() {
+            s.push("comfyui");
+        }
+        if self.invokeai.is_some() {
+            s.push("invokeai");
+        }
+        s
+    }
+}
+
+/// Reads the metadata of a PNG.
+pub fn read(png: &[u8]) -> Result<ImageInfo, MetaError> {
+    // Validate the chunk structure first, for a clear error on damage.
+    chunks(png)?;
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let reader = decoder
+        .read_info()
+        .map_err(|e| MetaError::Corrupt(e.to_string()))?;
+    let info = reader.info();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for t in &info.uncompressed_latin1_text {
+        texts.push((t.keyword.clone(), t.text.clone()));
+    }
+    for t in &info.compressed_latin1_text {
+        if let Ok(text) = t.get_text() {
+            texts.push((t.keyword.clone(), text));
+        }
+    }
+    for t in &info.utf8_text {
+        if let Ok(text) = t.get_text() {
+            texts.push((t.keyword.clone(), text));
+        }
+    }
+    let mut out = ImageInfo {
+        width: info.width,
+        height: info.height,
+        ..Default::default()
+    };
+    for (k, v) in texts {
+        match k.as_str() {
+            "parameters" => out.a1111 = Some(parse_infotext(&v)),
+            "mural" => out.mural = serde_json::from_str(&v).ok(),
+            "prompt" => out.comfyui_prompt = serde_json::from_str(&v).ok(),
+            "workflow" => out.comfyui_workflow = serde_json::from_str(&v).ok(),
+            "invokeai_metadata" => out.invokeai = serde_json::from_str(&v).ok(),
+            "XML:com.adobe.xmp" => {
+                out.digital_source_type = v
+                    .split("<Iptc4xmpExt:DigitalSourceType>")
+                    .nth(1)
+                    .and_then(|r| r.split('<').next())
+                    .map(str::to_string);
+            }
+            _ => out.other_text.push((k, v)),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny valid PNG, written with the png crate, with extra text chunks.
+    pub(crate) fn tiny_png(texts: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, 2, 2);
+            enc.set_color(png::ColorType::Rgb);
+            for (k, v) in texts {
+                enc.add_text_chunk(k.to_string(), v.to_string()).unwrap();
+            }
+            let mut w = enc.write_header().unwrap();
+            w.write_image_data(&[0; 12]).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn embed_then_read_round_trips() {
+        let recipe = serde_json::json!({"idea": "a beach sunset", "seed": 7});
+        let params = infotext("a \"quoted\" prompt", "blurry", &[("Steps", "1".into()), ("Seed", "7".into()), ("Size", "2x2".into())]);
+        let png = embed(
+            &tiny_png(&[]),
+            &Embed { parameters: &params, recipe: &recipe, digital_source_type: "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia" },
+        )
+        .unwrap();
+        let info = read(&png).unwrap();
+        assert_eq!(info.mural, Some(recipe));
+        let a = info.a1111.unwrap();
+        assert_eq!(a.prompt, "a \"quoted\" prompt");
+        assert_eq!(a.negative_prompt, "blurry");
+        assert_eq!(info.digital_source_type.as_deref(), Some("http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"));
+        // embedding twice replaces, never duplicates
+        let again = embed(&png, &Embed { parameters: "x\nSteps: 1, Seed: 2, Size: 2x2", recipe: &serde_json::json!({}), digital_source_type: "y" }).unwrap();
+        let count = String::from_utf8_lossy(&again).matches("parameters").count();
+        assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn reads_comfyui_and_invokeai_chunks() {
+        let png = tiny_png(&[
+            ("prompt", r#"{"3": {"class_type": "KSampler", "inputs": {"seed": 5}}}"#),
+            ("workflow", r#"{"nodes": []}"#),
+            ("invokeai_metadata", r#"{"positive_prompt": "a cat", "seed": 9}"#),
+        ]);
+        let info = read(&png).unwrap();
+        assert_eq!(info.comfyui_prompt.unwrap()["3"]["class_type"], "KSampler");
+        assert!(info.comfyui_workflow.is_some());
+        assert_eq!(info.invokeai.unwrap()["seed"], 9);
+        assert!(info.mural.is_none());
+    }
+
+    #[test]
+    fn bad_files_get_clear_errors() {
+        assert_eq!(read(b"hello, not a png"), Err(MetaError::NotPng));
+        let mut png = tiny_png(&[]);
+        let n = png.len();
+        png[n - 20] ^= 0xff; // damage a chunk
+        assert!(matches!(read(&png), Err(MetaError::Corrupt(_))));
+        let png = tiny_png(&[]);
+        assert!(matches!(read(&png[..png.len() - 6]), Err(MetaError::Corrupt(_))));
+    }
+}
