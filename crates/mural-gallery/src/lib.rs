@@ -1,0 +1,346 @@
+//! The gallery: every run mural makes, in one SQLite file.
+//!
+//! A run is recorded before anything is painted (status `running`), each
+//! image as soon as its file is in place, and the run's end (`done` or
+//! `failed`). WAL mode, foreign keys, and schema migrations keyed on
+//! `PRAGMA user_version`; a database from a newer mural is refused, never
+//! touched.
+//!
+//! Architecture invariant: the gallery stores what it is given. It never
+//! sees API keys (recipes are built without them) and never writes images.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Schema migrations, in order; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs and their images
+    "CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        finished_at TEXT,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+        idea        TEXT NOT NULL,
+        recipe      TEXT NOT NULL,
+        error       TEXT
+    );
+    CREATE TABLE images (
+        id              INTEGER PRIMARY KEY,
+        run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        idx             INTEGER NOT NULL,
+        file            TEXT NOT NULL,
+        prompt          TEXT NOT NULL,
+        negative_prompt TEXT NOT NULL,
+        seed            INTEGER NOT NULL,
+        width           INTEGER NOT NULL,
+        height          INTEGER NOT NULL,
+        recipe          TEXT NOT NULL,
+        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (run_id, idx)
+    );
+    CREATE INDEX images_run ON images(run_id);",
+];
+
+/// The schema version this mural writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GalleryError {
+    #[error("cannot open the gallery at {path}: {reason}; check MURAL_HOME and its permissions")]
+    Open { path: PathBuf, reason: String },
+    #[error("the gallery at {path} was written by a newer mural (schema {found}, this mural knows {supported}); upgrade mural, or point MURAL_HOME elsewhere")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("gallery database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("no run with id {0} in the gallery; see `mural gallery list`")]
+    NoSuchRun(i64),
+}
+
+/// A run about to start.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewRun<'a> {
+    pub idea: &'a str,
+    /// The full recipe: writer, target, style, seed, n, painter, size ...
+    pub recipe: &'a Value,
+}
+
+/// An image whose file is in place.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewImage<'a> {
+    pub index: usize,
+    pub file: &'a str,
+    pub prompt: &'a str,
+    pub negative_prompt: &'a str,
+    pub seed: u64,
+    pub width: u32,
+    pub height: u32,
+    pub recipe: &'a Value,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Image {
+    pub id: i64,
+    pub index: usize,
+    pub file: String,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub seed: u64,
+    pub width: u32,
+    pub height: u32,
+    pub recipe: Value,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Run {
+    pub id: i64,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub idea: String,
+    pub recipe: Value,
+    pub error: Option<String>,
+    pub images: Vec<Image>,
+}
+
+pub struct Gallery {
+    conn: Connection,
+}
+
+impl Gallery {
+    /// Opens (creating if needed) the gallery database at `path`.
+    pub fn open(path: &Path) -> Result<Gallery, GalleryError> {
+        let open_err = |e: &dyn std::fmt::Display| GalleryError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| open_err(&e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Refuse a newer schema before changing anything (WAL included).
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| open_err(&e))?;
+        if found > SCHEMA_VERSION {
+            return Err(GalleryError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut g = Gallery { conn };
+        g.migrate(found)?;
+        Ok(g)
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), GalleryError> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64, GalleryError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Records a run as `running`; returns its id.
+    pub fn start_run(&self, run: &NewRun) -> Result<i64, GalleryError> {
+        self.conn.execute(
+            "INSERT INTO runs (status, idea, recipe) VALUES ('running', ?1, ?2)",
+            params![run.idea, run.recipe.to_string()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn add_image(&self, run_id: i64, img: &NewImage) -> Result<i64, GalleryError> {
+        self.conn.execute(
+            "INSERT INTO images (run_id, idx, file, prompt, negative_prompt, seed, width, height, recipe)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                run_id,
+                img.index as i64,
+                img.file,
+                img.prompt,
+                img.negative_prompt,
+                img.seed as i64,
+                img.width,
+                img.height,
+                img.recipe.to_string()
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Marks a run `done` or `failed` (with the reason).
+    pub fn finish_run(&self, run_id: i64, error: Option<&str>) -> Result<(), GalleryError> {
+        self.conn.execute(
+            "UPDATE runs SET status = ?2, error = ?3, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+            params![run_id, if error.is_some() { "failed" } else { "done" }, error],
+        )?;
+        Ok(())
+    }
+
+    fn images(&self, run_id: i64) -> Result<Vec<Image>, GalleryError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at
+             FROM images WHERE run_id = ?1 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(Image {
+                id: r.get(0)?,
+                index: r.get::<_, i64>(1)? as usize,
+                file: r.get(2)?,
+                prompt: r.get(3)?,
+                negative_prompt: r.get(4)?,
+                seed: r.get::<_, i64>(5)? as u64,
+                width: r.get(6)?,
+                height: r.get(7)?,
+                recipe: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or(Value::Null),
+                created_at: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn run_row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
+        Ok(Run {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            finished_at: r.get(2)?,
+            status: r.get(3)?,
+            idea: r.get(4)?,
+            recipe: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null),
+            error: r.get(6)?,
+            images: Vec::new(),
+        })
+    }
+
+    /// One run with its images.
+    pub fn get(&self, id: i64) -> Result<Run, GalleryError> {
+        let run = self
+            .conn
+            .query_row(
+                "SELECT id, created_at, finished_at, status, idea, recipe, error FROM runs WHERE id = ?1",
+                [id],
+                Self::run_row,
+            )
+            .optional()?
+            .ok_or(GalleryError::NoSuchRun(id))?;
+        Ok(Run {
+            images: self.images(id)?,
+            ..run
+        })
+    }
+
+    /// Runs, newest first; `search` matches the idea or any prompt.
+    pub fn list(&self, search: Option<&str>, limit: usize) -> Result<Vec<Run>, GalleryError> {
+        let pattern = search.map(|s| {
+            let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let mut stmt = self.conn.prepare(
+            "SELECT id, created_at, finished_at, status, idea, recipe, error FROM runs r
+             WHERE ?1 IS NULL OR r.idea LIKE ?1 ESCAPE '\\'
+                OR EXISTS (SELECT 1 FROM images i WHERE i.run_id = r.id AND i.prompt LIKE ?1 ESCAPE '\\')
+             ORDER BY id DESC LIMIT ?2",
+        )?;
+        let runs: Vec<Run> = stmt
+            .query_map(params![pattern, limit as i64], Self::run_row)?
+            .collect::<Result<_, _>>()?;
+        runs.into_iter()
+            .map(|r| {
+                let images = self.images(r.id)?;
+                Ok(Run { images, ..r })
+            })
+            .collect()
+    }
+
+    /// Removes a run and its image records (not the files).
+    pub fn remove(&self, id: i64) -> Result<Run, GalleryError> {
+        let run = self.get(id)?;
+        self.conn.execute("DELETE FROM runs WHERE id = ?1", [id])?;
+        Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mural-gallery-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir.join("gallery.db")
+    }
+
+    #[test]
+    fn records_lists_searches_and_removes() {
+        let path = temp_db("crud");
+        let g = Gallery::open(&path).unwrap();
+        assert_eq!(g.schema_version().unwrap(), SCHEMA_VERSION);
+        let recipe = serde_json::json!({"seed": 1});
+        let id = g.start_run(&NewRun { idea: "a beach sunset", recipe: &recipe }).unwrap();
+        g.add_image(id, &NewImage { index: 0, file: "/tmp/a.png", prompt: "palm trees 100%", negative_prompt: "", seed: 1, width: 64, height: 64, recipe: &recipe }).unwrap();
+        g.finish_run(id, None).unwrap();
+        let id2 = g.start_run(&NewRun { idea: "a red fox", recipe: &recipe }).unwrap();
+        g.finish_run(id2, Some("painter failed")).unwrap();
+
+        let all = g.list(None, 10).unwrap();
+        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [id2, id]);
+        assert_eq!(all[1].status, "done");
+        assert_eq!(all[0].status, "failed");
+        assert_eq!(g.list(Some("palm"), 10).unwrap().len(), 1, "search matches prompts");
+        assert_eq!(g.list(Some("FOX"), 10).unwrap().len(), 1, "search ignores case");
+        assert_eq!(g.list(Some("100%"), 10).unwrap().len(), 1);
+        assert_eq!(g.list(Some("_"), 10).unwrap().len(), 0, "LIKE wildcards are literal");
+        let run = g.get(id).unwrap();
+        assert_eq!(run.images.len(), 1);
+        g.remove(id).unwrap();
+        assert!(matches!(g.get(id), Err(GalleryError::NoSuchRun(_))));
+        // survives reopening
+        drop(g);
+        let g = Gallery::open(&path).unwrap();
+        assert_eq!(g.list(None, 10).unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn newer_schema_is_refused_untouched() {
+        let path = temp_db("newer");
+        drop(Gallery::open(&path).unwrap());
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let err = Gallery::open(&path).err().unwrap();
+        assert!(matches!(err, GalleryError::TooNew { .. }), "{err}");
+        assert!(err.to_string().contains("newer mural"));
+        assert_eq!(std::fs::read(&path).unwrap(), before, "refusing must not change the file");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn wal_is_on() {
+        let path = temp_db("wal");
+        let g = Gallery::open(&path).unwrap();
+        let mode: String = g.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+}
