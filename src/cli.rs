@@ -18,7 +18,7 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
@@ -48,6 +48,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write, vary, paint, save and record: idea in, images out.
+    Imagine(crate::paint::ImagineArgs),
+    /// Paint a gallery run again with exactly the same recipe.
+    Rerun {
+        /// The run id (see `mural gallery list`).
+        id: i64,
+        /// Where images go.
+        #[arg(long, default_value = "mural-out")]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read an image's metadata (mural, AUTOMATIC1111, ComfyUI, InvokeAI).
+    Info {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Browse, export and prune the gallery of runs.
+    #[command(subcommand)]
+    Gallery(crate::paint::GalleryCommand),
 }
 
 #[derive(Args)]
@@ -118,6 +139,10 @@ pub fn run() -> Result<ExitCode> {
         Command::Vary(args) => write_cmd(args, true),
         Command::Lint(args) => lint_cmd(args),
         Command::Styles { json } => styles_cmd(json),
+        Command::Imagine(args) => crate::paint::imagine_cmd(args),
+        Command::Rerun { id, out, json } => crate::paint::rerun_cmd(id, &out, json),
+        Command::Info { file, json } => crate::paint::info_cmd(&file, json),
+        Command::Gallery(cmd) => crate::paint::gallery_cmd(cmd),
     }
 }
 
@@ -130,7 +155,7 @@ pub fn parse_target(name: &str) -> Result<Target> {
     })
 }
 
-fn random_seed() -> u64 {
+pub fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
