@@ -4,4 +4,5 @@ mod util;
 
 mod cli;
 mod invariants;
+mod paint;
 mod snapshots;

@@ -22,6 +22,16 @@ impl TestCommand {
         TestCommand { cmd, stdin: None }
     }
 
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> TestCommand {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn dir(mut self, dir: &std::path::Path) -> TestCommand {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     pub fn stdin(mut self, input: &str) -> TestCommand {
         self.stdin = Some(input.as_bytes().to_vec());
         self
