@@ -85,14 +85,17 @@ pub fn mural_home() -> Result<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(x).join("mural"));
     }
-    let home = std::env::var_os("HOME").ok_or_else(|| usage("cannot find a data directory: set MURAL_HOME or HOME"))?;
+    let home = std::env::var_os("HOME")
+        .ok_or_else(|| usage("cannot find a data directory: set MURAL_HOME or HOME"))?;
     Ok(PathBuf::from(home).join(".local/share/mural"))
 }
 
 fn open_gallery() -> Result<Gallery> {
     let path = mural_home()?.join("gallery.db");
     Gallery::open(&path).map_err(|e| match e {
-        mural_gallery::GalleryError::TooNew { .. } | mural_gallery::GalleryError::Open { .. } => usage(e.to_string()),
+        mural_gallery::GalleryError::TooNew { .. } | mural_gallery::GalleryError::Open { .. } => {
+            usage(e.to_string())
+        }
         e => e.into(),
     })
 }
@@ -103,13 +106,21 @@ pub const PAINTERS: &[&str] = &["sketch"];
 fn painter(name: &str) -> Result<Box<dyn Painter>> {
     match name {
         "sketch" => Ok(Box::new(SketchPainter)),
-        other => Err(usage(format!("unknown painter {other:?}; available: {}", PAINTERS.join(", ")))),
+        other => Err(usage(format!(
+            "unknown painter {other:?}; available: {}",
+            PAINTERS.join(", ")
+        ))),
     }
 }
 
 /// Makes sure `dir` exists and can take new files.
 fn writable_dir(dir: &Path) -> Result<()> {
-    let fail = |e: std::io::Error| usage(format!("cannot write to --out {}: {e}; pick a writable directory", dir.display()));
+    let fail = |e: std::io::Error| {
+        usage(format!(
+            "cannot write to --out {}: {e}; pick a writable directory",
+            dir.display()
+        ))
+    };
     std::fs::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(format!(".mural-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(fail)?;
@@ -123,12 +134,17 @@ fn writable_dir(dir: &Path) -> Result<()> {
 fn save_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf> {
     let tmp = dir.join(format!(".{stem}.{}.tmp", std::process::id()));
     {
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }
     let result = (0..1000).find_map(|i| {
-        let name = if i == 0 { format!("{stem}.png") } else { format!("{stem}-{i}.png") };
+        let name = if i == 0 {
+            format!("{stem}.png")
+        } else {
+            format!("{stem}-{i}.png")
+        };
         let path = dir.join(name);
         match std::fs::hard_link(&tmp, &path) {
             Ok(()) => Some(Ok(path)),
@@ -140,7 +156,10 @@ fn save_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf> {
     match result {
         Some(Ok(p)) => Ok(p),
         Some(Err(e)) => Err(e).with_context(|| format!("saving into {}", dir.display())),
-        None => Err(anyhow::anyhow!("too many files named {stem}*.png in {}", dir.display())),
+        None => Err(anyhow::anyhow!(
+            "too many files named {stem}*.png in {}",
+            dir.display()
+        )),
     }
 }
 
@@ -176,10 +195,17 @@ impl Recipe {
     }
 
     fn from_json(v: &Value, id: i64) -> Result<Recipe> {
-        let bad = || usage(format!("run {id} has no usable recipe; it cannot be re-run"));
+        let bad = || {
+            usage(format!(
+                "run {id} has no usable recipe; it cannot be re-run"
+            ))
+        };
         Ok(Recipe {
             idea: v["idea"].as_str().ok_or_else(bad)?.to_string(),
-            target: v["target"].as_str().and_then(Target::parse).ok_or_else(bad)?,
+            target: v["target"]
+                .as_str()
+                .and_then(Target::parse)
+                .ok_or_else(bad)?,
             style: v["style"].as_str().map(str::to_string),
             n: v["n"].as_u64().ok_or_else(bad)? as usize,
             seed: v["seed"].as_u64().ok_or_else(bad)?,
@@ -226,17 +252,24 @@ fn run_recipe(recipe: &Recipe, out: &Path, json_out: bool) -> Result<ExitCode> {
     writable_dir(out)?;
     let gallery = open_gallery()?;
     let run_json = recipe.to_json(painter.model());
-    let run_id = gallery.start_run(&NewRun { idea: &recipe.idea, recipe: &run_json })?;
+    let run_id = gallery.start_run(&NewRun {
+        idea: &recipe.idea,
+        recipe: &run_json,
+    })?;
 
     let bar = (std::io::stderr().is_terminal() && written.len() > 1).then(|| {
         let b = indicatif::ProgressBar::new(written.len() as u64);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} painting {pos}/{len} [{bar:30}] {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} painting {pos}/{len} [{bar:30}] {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     });
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let mut stdout = std::io::stdout().lock();
     let result: Result<()> = (|| {
         for w in &written {
@@ -264,7 +297,12 @@ fn run_recipe(recipe: &Recipe, out: &Path, json_out: bool) -> Result<ExitCode> {
                 if let Some(r) = &img.revised_prompt {
                     image_recipe["revised_prompt"] = json!(r);
                 }
-                let sampler = img.params.get("sampler").and_then(Value::as_str).unwrap_or(painter.name()).to_string();
+                let sampler = img
+                    .params
+                    .get("sampler")
+                    .and_then(Value::as_str)
+                    .unwrap_or(painter.name())
+                    .to_string();
                 let params = mural_meta::infotext(
                     &w.prompt,
                     &w.negative_prompt,
@@ -310,7 +348,12 @@ fn run_recipe(recipe: &Recipe, out: &Path, json_out: bool) -> Result<ExitCode> {
                     });
                     writeln!(stdout, "{line}")?;
                 } else {
-                    let note = if img.seed == recipe.seed && recipe.rerun_of.is_none() && w.index == 0 { format!(" (seed {})", img.seed) } else { String::new() };
+                    let note =
+                        if img.seed == recipe.seed && recipe.rerun_of.is_none() && w.index == 0 {
+                            format!(" (seed {})", img.seed)
+                        } else {
+                            String::new()
+                        };
                     match &bar {
                         Some(b) => b.println(format!("{file}{note}")),
                         None => writeln!(stdout, "{file}{note}")?,
@@ -348,8 +391,14 @@ pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
 }
 
 pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
-    let bytes = std::fs::read(file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
-    let info = mural_meta::read(&bytes).map_err(|e| usage(format!("{}: {e}; give mural info a PNG image", file.display())))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+    let info = mural_meta::read(&bytes).map_err(|e| {
+        usage(format!(
+            "{}: {e}; give mural info a PNG image",
+            file.display()
+        ))
+    })?;
     let mut out = std::io::stdout().lock();
     if json_out {
         let mut v = serde_json::to_value(&info)?;
@@ -357,9 +406,23 @@ pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
         writeln!(out, "{v}")?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{}: {}x{} PNG", file.display(), info.width, info.height)?;
+    writeln!(
+        out,
+        "{}: {}x{} PNG",
+        file.display(),
+        info.width,
+        info.height
+    )?;
     let sources = info.sources();
-    writeln!(out, "metadata from: {}", if sources.is_empty() { "none".to_string() } else { sources.join(", ") })?;
+    writeln!(
+        out,
+        "metadata from: {}",
+        if sources.is_empty() {
+            "none".to_string()
+        } else {
+            sources.join(", ")
+        }
+    )?;
     if let Some(a) = &info.a1111 {
         writeln!(out, "\nprompt:\n{}", a.prompt)?;
         if !a.negative_prompt.is_empty() {
@@ -373,13 +436,21 @@ pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
         writeln!(out, "\nmural recipe:\n{}", serde_json::to_string_pretty(m)?)?;
     }
     if let Some(p) = &info.comfyui_prompt {
-        writeln!(out, "\nComfyUI prompt graph: {} nodes", p.as_object().map_or(0, |o| o.len()))?;
+        writeln!(
+            out,
+            "\nComfyUI prompt graph: {} nodes",
+            p.as_object().map_or(0, |o| o.len())
+        )?;
     }
     if info.comfyui_workflow.is_some() {
         writeln!(out, "ComfyUI workflow: present")?;
     }
     if let Some(i) = &info.invokeai {
-        writeln!(out, "\nInvokeAI metadata:\n{}", serde_json::to_string_pretty(i)?)?;
+        writeln!(
+            out,
+            "\nInvokeAI metadata:\n{}",
+            serde_json::to_string_pretty(i)?
+        )?;
     }
     if let Some(d) = &info.digital_source_type {
         writeln!(out, "\nDigitalSourceType: {d}")?;
@@ -388,7 +459,15 @@ pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
 }
 
 fn print_run(out: &mut impl Write, r: &Run) -> Result<()> {
-    writeln!(out, "#{} {} {} · {} image(s) · {}", r.id, r.created_at, r.status, r.images.len(), r.idea)?;
+    writeln!(
+        out,
+        "#{} {} {} · {} image(s) · {}",
+        r.id,
+        r.created_at,
+        r.status,
+        r.images.len(),
+        r.idea
+    )?;
     Ok(())
 }
 
@@ -411,7 +490,11 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
     let gallery = open_gallery()?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        GalleryCommand::List { search, limit, json: j } => {
+        GalleryCommand::List {
+            search,
+            limit,
+            json: j,
+        } => {
             for r in gallery.list(search.as_deref(), limit)? {
                 if j {
                     writeln!(out, "{}", serde_json::to_string(&r)?)?;
@@ -431,7 +514,11 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
                 }
                 writeln!(out, "recipe: {}", serde_json::to_string_pretty(&r.recipe)?)?;
                 for i in &r.images {
-                    writeln!(out, "\n[{}] seed {} · {}x{} · {}\n{}", i.index, i.seed, i.width, i.height, i.file, i.prompt)?;
+                    writeln!(
+                        out,
+                        "\n[{}] seed {} · {}x{} · {}\n{}",
+                        i.index, i.seed, i.width, i.height, i.file, i.prompt
+                    )?;
                     if !i.negative_prompt.is_empty() {
                         writeln!(out, "Negative prompt: {}", i.negative_prompt)?;
                     }
@@ -455,9 +542,16 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
                     let thumb = std::fs::read(&i.file)
                         .ok()
                         .and_then(|b| mural_paint::thumbnail(&b, 256).ok())
-                        .map(|t| format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(t)));
+                        .map(|t| {
+                            format!(
+                                "data:image/png;base64,{}",
+                                base64::engine::general_purpose::STANDARD.encode(t)
+                            )
+                        });
                     let img = match thumb {
-                        Some(src) => format!("<img src=\"{src}\" alt=\"{}\">", html_escape(&r.idea)),
+                        Some(src) => {
+                            format!("<img src=\"{src}\" alt=\"{}\">", html_escape(&r.idea))
+                        }
                         None => "<p>(image file missing)</p>".to_string(),
                     };
                     page.push_str(&format!(
@@ -473,7 +567,8 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
                 }
             }
             page.push_str("</div></body></html>\n");
-            std::fs::write(&html, page).map_err(|e| usage(format!("cannot write {}: {e}", html.display())))?;
+            std::fs::write(&html, page)
+                .map_err(|e| usage(format!("cannot write {}: {e}", html.display())))?;
             writeln!(out, "wrote {} ({count} images)", html.display())?;
         }
         GalleryCommand::Rm { id, files } => {
@@ -483,7 +578,11 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
                     let _ = std::fs::remove_file(&i.file);
                 }
             }
-            let what = if files { "and its files" } else { "(its files are kept)" };
+            let what = if files {
+                "and its files"
+            } else {
+                "(its files are kept)"
+            };
             writeln!(out, "removed run #{id} {what}")?;
         }
     }

@@ -6,11 +6,15 @@ use std::path::Path;
 
 /// A command with its own MURAL_HOME and working directory.
 fn mural(dir: &TempDir, args: &[&str]) -> TestCommand {
-    TestCommand::new(args).env("MURAL_HOME", dir.0.join("home")).dir(&dir.0)
+    TestCommand::new(args)
+        .env("MURAL_HOME", dir.0.join("home"))
+        .dir(&dir.0)
 }
 
 fn json_lines(s: &str) -> Vec<Value> {
-    s.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 fn pixels(path: &Path) -> Vec<u8> {
@@ -25,19 +29,49 @@ fn pixels(path: &Path) -> Vec<u8> {
 #[test]
 fn imagine_paints_saves_and_records() {
     let dir = TempDir::new("imagine");
-    let r = mural(&dir, &["imagine", "a beach sunset", "-n", "2", "--seed", "5", "--size", "320x200", "--json"]).run();
+    let r = mural(
+        &dir,
+        &[
+            "imagine",
+            "a beach sunset",
+            "-n",
+            "2",
+            "--seed",
+            "5",
+            "--size",
+            "320x200",
+            "--json",
+        ],
+    )
+    .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines = json_lines(&r.stdout);
     assert_eq!(lines.len(), 2);
     for (i, l) in lines.iter().enumerate() {
-        for key in ["id", "file", "idea", "prompt", "negative_prompt", "seed", "painter", "width", "height"] {
+        for key in [
+            "id",
+            "file",
+            "idea",
+            "prompt",
+            "negative_prompt",
+            "seed",
+            "painter",
+            "width",
+            "height",
+        ] {
             assert!(l.get(key).is_some(), "missing {key}: {l}");
         }
         assert_eq!(l["seed"], 5 + i as u64);
         assert_eq!(l["painter"], "sketch");
-        assert_eq!((l["width"].as_u64(), l["height"].as_u64()), (Some(320), Some(200)));
+        assert_eq!(
+            (l["width"].as_u64(), l["height"].as_u64()),
+            (Some(320), Some(200))
+        );
         let file = dir.0.join(l["file"].as_str().unwrap());
-        assert!(file.starts_with(dir.0.join("mural-out")), "default --out is ./mural-out/");
+        assert!(
+            file.starts_with(dir.0.join("mural-out")),
+            "default --out is ./mural-out/"
+        );
         let info = mural_meta::read(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!((info.width, info.height), (320, 200));
         let recipe = info.mural.unwrap();
@@ -46,7 +80,10 @@ fn imagine_paints_saves_and_records() {
         assert_eq!(recipe["index"], i);
         assert_eq!(recipe["seed"], 5 + i as u64);
         assert_eq!(recipe["painter"], "sketch");
-        assert!(recipe["painter_params"]["note"].as_str().unwrap().contains("not a neural image"));
+        assert!(recipe["painter_params"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("not a neural image"));
         assert_eq!(
             info.digital_source_type.as_deref(),
             Some("http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia")
@@ -73,7 +110,21 @@ fn imagine_paints_saves_and_records() {
 fn a1111_reads_the_infotext_with_its_own_rule() {
     // A1111's parse_generation_parameters, run by Python on our PNG.
     let dir = TempDir::new("a1111");
-    let r = mural(&dir, &["imagine", "a sign that says \"Hello, world: 2\"", "--seed", "9", "--size", "128x128", "--json", "--target", "sd"]).run();
+    let r = mural(
+        &dir,
+        &[
+            "imagine",
+            "a sign that says \"Hello, world: 2\"",
+            "--seed",
+            "9",
+            "--size",
+            "128x128",
+            "--json",
+            "--target",
+            "sd",
+        ],
+    )
+    .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let line = &json_lines(&r.stdout)[0];
     let file = dir.0.join(line["file"].as_str().unwrap());
@@ -110,12 +161,20 @@ for k, v in re_param.findall(lastline):
     res[k] = v
 print(json.dumps(res))
 "#;
-    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&file).output();
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output();
     let Ok(out) = out else {
         eprintln!("python3 not found; skipping the A1111 cross-check");
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(parsed["Prompt"], line["prompt"]);
     assert_eq!(parsed["Negative prompt"], line["negative_prompt"]);
@@ -128,13 +187,24 @@ print(json.dumps(res))
 #[test]
 fn existing_files_are_never_overwritten() {
     let dir = TempDir::new("nooverwrite");
-    let args = ["imagine", "a red fox", "--seed", "1", "--size", "64x64", "--json"];
+    let args = [
+        "imagine",
+        "a red fox",
+        "--seed",
+        "1",
+        "--size",
+        "64x64",
+        "--json",
+    ];
     let a = json_lines(&mural(&dir, &args).run().stdout);
     // a file squatting on the next run's name
     std::fs::write(dir.0.join("mural-out/mural-00002-0-1.png"), b"precious").unwrap();
     let b = json_lines(&mural(&dir, &args).run().stdout);
     assert_ne!(a[0]["file"], b[0]["file"]);
-    assert_eq!(std::fs::read(dir.0.join("mural-out/mural-00002-0-1.png")).unwrap(), b"precious");
+    assert_eq!(
+        std::fs::read(dir.0.join("mural-out/mural-00002-0-1.png")).unwrap(),
+        b"precious"
+    );
     assert!(dir.0.join(b[0]["file"].as_str().unwrap()).exists());
     let leftovers: Vec<_> = std::fs::read_dir(dir.0.join("mural-out"))
         .unwrap()
@@ -147,7 +217,22 @@ fn existing_files_are_never_overwritten() {
 #[test]
 fn rerun_gives_the_same_pixels() {
     let dir = TempDir::new("rerun");
-    let first = json_lines(&mural(&dir, &["imagine", "a snowy village at night", "-n", "2", "--size", "200x150", "--json"]).run().stdout);
+    let first = json_lines(
+        &mural(
+            &dir,
+            &[
+                "imagine",
+                "a snowy village at night",
+                "-n",
+                "2",
+                "--size",
+                "200x150",
+                "--json",
+            ],
+        )
+        .run()
+        .stdout,
+    );
     let again = mural(&dir, &["rerun", "1", "--json"]).run();
     assert_eq!(again.code, 0, "{}", again.stderr);
     let again = json_lines(&again.stdout);
@@ -156,7 +241,10 @@ fn rerun_gives_the_same_pixels() {
         assert_eq!(a["prompt"], b["prompt"]);
         assert_eq!(a["seed"], b["seed"]);
         assert_ne!(a["file"], b["file"]);
-        assert_eq!(pixels(&dir.0.join(a["file"].as_str().unwrap())), pixels(&dir.0.join(b["file"].as_str().unwrap())));
+        assert_eq!(
+            pixels(&dir.0.join(a["file"].as_str().unwrap())),
+            pixels(&dir.0.join(b["file"].as_str().unwrap()))
+        );
     }
     let show = mural(&dir, &["gallery", "show", "2", "--json"]).run();
     let run: Value = serde_json::from_str(show.stdout.trim()).unwrap();
@@ -166,7 +254,11 @@ fn rerun_gives_the_same_pixels() {
 #[test]
 fn gallery_search_show_export_rm() {
     let dir = TempDir::new("gallery");
-    mural(&dir, &["imagine", "a red fox", "--seed", "1", "--size", "64x64"]).run();
+    mural(
+        &dir,
+        &["imagine", "a red fox", "--seed", "1", "--size", "64x64"],
+    )
+    .run();
     let evil = "<img src=x onerror=alert(1)> a cat";
     let r = mural(&dir, &["imagine", evil, "--seed", "2", "--size", "64x64"]).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -176,15 +268,30 @@ fn gallery_search_show_export_rm() {
     let show = mural(&dir, &["gallery", "show", "1"]).run();
     assert!(show.stdout.contains("recipe") && show.stdout.contains("seed 1"));
     let html = dir.0.join("sheet.html");
-    let ex = mural(&dir, &["gallery", "export", "--html", html.to_str().unwrap()]).run();
+    let ex = mural(
+        &dir,
+        &["gallery", "export", "--html", html.to_str().unwrap()],
+    )
+    .run();
     assert_eq!(ex.code, 0, "{}", ex.stderr);
     let page = std::fs::read_to_string(&html).unwrap();
-    assert_eq!(page.matches("data:image/png;base64,").count(), 2, "thumbnails are embedded");
+    assert_eq!(
+        page.matches("data:image/png;base64,").count(),
+        2,
+        "thumbnails are embedded"
+    );
     assert!(!page.contains("<img src=x"), "prompt text must be escaped");
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
     let rm = mural(&dir, &["gallery", "rm", "1"]).run();
     assert_eq!(rm.code, 0);
-    assert_eq!(mural(&dir, &["gallery", "list"]).run().stdout.lines().count(), 1);
+    assert_eq!(
+        mural(&dir, &["gallery", "list"])
+            .run()
+            .stdout
+            .lines()
+            .count(),
+        1
+    );
     let missing = mural(&dir, &["gallery", "show", "1"]).run();
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no run with id 1"));
@@ -200,15 +307,30 @@ fn info_reads_other_tools_metadata() {
         for (k, v) in texts {
             enc.add_text_chunk(k.to_string(), v.to_string()).unwrap();
         }
-        enc.write_header().unwrap().write_image_data(&[0; 48]).unwrap();
+        enc.write_header()
+            .unwrap()
+            .write_image_data(&[0; 48])
+            .unwrap();
         path
     };
     let a1111 = write("a1111.png", &[("parameters", "a cat, (cute:1.2)\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 512x512, Model: \"sd, v1: 5\"")]);
-    let comfy = write("comfy.png", &[
-        ("prompt", r#"{"3":{"class_type":"KSampler","inputs":{"seed":7}},"6":{"class_type":"CLIPTextEncode","inputs":{"text":"a dog"}}}"#),
-        ("workflow", r#"{"nodes":[{"id":3}]}"#),
-    ]);
-    let invoke = write("invoke.png", &[("invokeai_metadata", r#"{"positive_prompt":"a bird","seed":11,"model":{"name":"sdxl"}}"#)]);
+    let comfy = write(
+        "comfy.png",
+        &[
+            (
+                "prompt",
+                r#"{"3":{"class_type":"KSampler","inputs":{"seed":7}},"6":{"class_type":"CLIPTextEncode","inputs":{"text":"a dog"}}}"#,
+            ),
+            ("workflow", r#"{"nodes":[{"id":3}]}"#),
+        ],
+    );
+    let invoke = write(
+        "invoke.png",
+        &[(
+            "invokeai_metadata",
+            r#"{"positive_prompt":"a bird","seed":11,"model":{"name":"sdxl"}}"#,
+        )],
+    );
 
     let r = mural(&dir, &["info", a1111.to_str().unwrap(), "--json"]).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -217,13 +339,29 @@ fn info_reads_other_tools_metadata() {
     assert_eq!(v["a1111"]["prompt"], "a cat, (cute:1.2)");
     assert_eq!(v["a1111"]["negative_prompt"], "blurry");
     let human = mural(&dir, &["info", a1111.to_str().unwrap()]).run();
-    assert!(human.stdout.contains("Model: sd, v1: 5"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("Model: sd, v1: 5"),
+        "{}",
+        human.stdout
+    );
 
-    let v: Value = serde_json::from_str(mural(&dir, &["info", comfy.to_str().unwrap(), "--json"]).run().stdout.trim()).unwrap();
+    let v: Value = serde_json::from_str(
+        mural(&dir, &["info", comfy.to_str().unwrap(), "--json"])
+            .run()
+            .stdout
+            .trim(),
+    )
+    .unwrap();
     assert_eq!(v["sources"], serde_json::json!(["comfyui"]));
     assert_eq!(v["comfyui_prompt"]["3"]["inputs"]["seed"], 7);
 
-    let v: Value = serde_json::from_str(mural(&dir, &["info", invoke.to_str().unwrap(), "--json"]).run().stdout.trim()).unwrap();
+    let v: Value = serde_json::from_str(
+        mural(&dir, &["info", invoke.to_str().unwrap(), "--json"])
+            .run()
+            .stdout
+            .trim(),
+    )
+    .unwrap();
     assert_eq!(v["sources"], serde_json::json!(["invokeai"]));
     assert_eq!(v["invokeai"]["seed"], 11);
 }
@@ -241,8 +379,14 @@ fn bad_painting_input_exits_2() {
         (&["imagine", "a cat", "--size", "5000x100"], "4096"),
         (&["imagine", "a cat", "--size", "big"], "WxH"),
         (&["imagine", "a cat", "--size", "32x32"], "64 to 4096"),
-        (&["imagine", "a cat", "--painter", "picasso"], "available: sketch"),
-        (&["imagine", "a cat", "--out", "notes.txt/sub"], "cannot write to --out"),
+        (
+            &["imagine", "a cat", "--painter", "picasso"],
+            "available: sketch",
+        ),
+        (
+            &["imagine", "a cat", "--out", "notes.txt/sub"],
+            "cannot write to --out",
+        ),
         (&["info", "notes.txt"], "not a PNG"),
         (&["info", "corrupt.png"], "corrupt PNG"),
         (&["info", "missing.png"], "cannot read"),
@@ -251,8 +395,17 @@ fn bad_painting_input_exits_2() {
     for (args, needle) in cases {
         let r = mural(&dir, args).run();
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert_eq!(r.stderr.trim_end().lines().count(), 1, "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains(needle), "{args:?}: {:?} lacks {needle:?}", r.stderr);
+        assert_eq!(
+            r.stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(needle),
+            "{args:?}: {:?} lacks {needle:?}",
+            r.stderr
+        );
     }
 }
 
@@ -278,7 +431,9 @@ fn rusqlite_free_bump(db: &Path) -> bool {
     // make sure the WAL is folded into the main file first
     let _ = std::fs::remove_file(db.with_extension("db-wal"));
     let _ = std::fs::remove_file(db.with_extension("db-shm"));
-    let Ok(mut bytes) = std::fs::read(db) else { return false };
+    let Ok(mut bytes) = std::fs::read(db) else {
+        return false;
+    };
     if bytes.len() < 100 {
         return false;
     }

@@ -155,7 +155,9 @@ impl Gallery {
     }
 
     pub fn schema_version(&self) -> Result<i64, GalleryError> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// Records a run as `running`; returns its id.
@@ -250,7 +252,10 @@ impl Gallery {
     /// Runs, newest first; `search` matches the idea or any prompt.
     pub fn list(&self, search: Option<&str>, limit: usize) -> Result<Vec<Run>, GalleryError> {
         let pattern = search.map(|s| {
-            let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             format!("%{escaped}%")
         });
         let mut stmt = self.conn.prepare(
@@ -294,20 +299,55 @@ mod tests {
         let g = Gallery::open(&path).unwrap();
         assert_eq!(g.schema_version().unwrap(), SCHEMA_VERSION);
         let recipe = serde_json::json!({"seed": 1});
-        let id = g.start_run(&NewRun { idea: "a beach sunset", recipe: &recipe }).unwrap();
-        g.add_image(id, &NewImage { index: 0, file: "/tmp/a.png", prompt: "palm trees 100%", negative_prompt: "", seed: 1, width: 64, height: 64, recipe: &recipe }).unwrap();
+        let id = g
+            .start_run(&NewRun {
+                idea: "a beach sunset",
+                recipe: &recipe,
+            })
+            .unwrap();
+        g.add_image(
+            id,
+            &NewImage {
+                index: 0,
+                file: "/tmp/a.png",
+                prompt: "palm trees 100%",
+                negative_prompt: "",
+                seed: 1,
+                width: 64,
+                height: 64,
+                recipe: &recipe,
+            },
+        )
+        .unwrap();
         g.finish_run(id, None).unwrap();
-        let id2 = g.start_run(&NewRun { idea: "a red fox", recipe: &recipe }).unwrap();
+        let id2 = g
+            .start_run(&NewRun {
+                idea: "a red fox",
+                recipe: &recipe,
+            })
+            .unwrap();
         g.finish_run(id2, Some("painter failed")).unwrap();
 
         let all = g.list(None, 10).unwrap();
         assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [id2, id]);
         assert_eq!(all[1].status, "done");
         assert_eq!(all[0].status, "failed");
-        assert_eq!(g.list(Some("palm"), 10).unwrap().len(), 1, "search matches prompts");
-        assert_eq!(g.list(Some("FOX"), 10).unwrap().len(), 1, "search ignores case");
+        assert_eq!(
+            g.list(Some("palm"), 10).unwrap().len(),
+            1,
+            "search matches prompts"
+        );
+        assert_eq!(
+            g.list(Some("FOX"), 10).unwrap().len(),
+            1,
+            "search ignores case"
+        );
         assert_eq!(g.list(Some("100%"), 10).unwrap().len(), 1);
-        assert_eq!(g.list(Some("_"), 10).unwrap().len(), 0, "LIKE wildcards are literal");
+        assert_eq!(
+            g.list(Some("_"), 10).unwrap().len(),
+            0,
+            "LIKE wildcards are literal"
+        );
         let run = g.get(id).unwrap();
         assert_eq!(run.images.len(), 1);
         g.remove(id).unwrap();
@@ -325,13 +365,18 @@ mod tests {
         drop(Gallery::open(&path).unwrap());
         {
             let c = Connection::open(&path).unwrap();
-            c.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+            c.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+                .unwrap();
         }
         let before = std::fs::read(&path).unwrap();
         let err = Gallery::open(&path).err().unwrap();
         assert!(matches!(err, GalleryError::TooNew { .. }), "{err}");
         assert!(err.to_string().contains("newer mural"));
-        assert_eq!(std::fs::read(&path).unwrap(), before, "refusing must not change the file");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "refusing must not change the file"
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
@@ -339,7 +384,10 @@ mod tests {
     fn wal_is_on() {
         let path = temp_db("wal");
         let g = Gallery::open(&path).unwrap();
-        let mode: String = g.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = g
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }

@@ -22,7 +22,10 @@ pub fn infotext(prompt: &str, negative: &str, params: &[(&str, String)]) -> Stri
         out.push_str("\nNegative prompt: ");
         out.push_str(negative);
     }
-    let line: Vec<String> = params.iter().map(|(k, v)| format!("{k}: {}", quote(v))).collect();
+    let line: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", quote(v)))
+        .collect();
     out.push('\n');
     out.push_str(&line.join(", "));
     out
@@ -39,7 +42,10 @@ pub struct Infotext {
 
 impl Infotext {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -149,7 +155,11 @@ pub fn parse_infotext(text: &str) -> Infotext {
             done_with_prompt = true;
             line = rest.trim();
         }
-        let target = if done_with_prompt { &mut out.negative_prompt } else { &mut out.prompt };
+        let target = if done_with_prompt {
+            &mut out.negative_prompt
+        } else {
+            &mut out.prompt
+        };
         if !target.is_empty() {
             target.push('\n');
         }
@@ -175,7 +185,10 @@ mod tests {
     fn parses_a_real_a1111_infotext() {
         let text = "a photo of a cat, (masterpiece:1.2)\nsecond prompt line\nNegative prompt: blurry, lowres\nSteps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1234, Size: 512x768, Model hash: abc123, Model: sd_xl_base_1.0, Version: v1.10.1";
         let p = parse_infotext(text);
-        assert_eq!(p.prompt, "a photo of a cat, (masterpiece:1.2)\nsecond prompt line");
+        assert_eq!(
+            p.prompt,
+            "a photo of a cat, (masterpiece:1.2)\nsecond prompt line"
+        );
         assert_eq!(p.negative_prompt, "blurry, lowres");
         assert_eq!(p.get("Steps"), Some("20"));
         assert_eq!(p.get("Sampler"), Some("DPM++ 2M"));
@@ -192,9 +205,16 @@ mod tests {
             ("Model", "mural-sketch-1, procedural".to_string()),
             ("Note", "a: b\nc".to_string()),
         ];
-        let text = infotext("A beach sunset, the sun just touching the horizon.", "", &params);
+        let text = infotext(
+            "A beach sunset, the sun just touching the horizon.",
+            "",
+            &params,
+        );
         let p = parse_infotext(&text);
-        assert_eq!(p.prompt, "A beach sunset, the sun just touching the horizon.");
+        assert_eq!(
+            p.prompt,
+            "A beach sunset, the sun just touching the horizon."
+        );
         assert_eq!(p.negative_prompt, "");
         for (k, v) in &params {
             assert_eq!(p.get(k), Some(v.as_str()), "{k}");

@@ -91,8 +91,11 @@ pub fn xmp_packet(digital_source_type: &str) -> String {
     )
 }
 
-/// Splits a PNG into its chunks: (type, data, whole chunk bytes).
-fn chunks(png: &[u8]) -> Result<Vec<([u8; 4], &[u8], &[u8])>, MetaError> {
+/// One PNG chunk: its type, its data, and the whole chunk's bytes.
+type Chunk<'a> = ([u8; 4], &'a [u8], &'a [u8]);
+
+/// Splits a PNG into its chunks, checking lengths and checksums.
+fn chunks(png: &[u8]) -> Result<Vec<Chunk<'_>>, MetaError> {
     if png.len() < 8 || &png[..8] != SIGNATURE {
         return Err(MetaError::NotPng);
     }
@@ -159,7 +162,10 @@ pub fn embed(png: &[u8], meta: &Embed) -> Result<Vec<u8>, MetaError> {
             out.extend(text_chunk("parameters", meta.parameters));
             let recipe = serde_json::to_string(meta.recipe).unwrap_or_else(|_| "{}".into());
             out.extend(itxt_chunk("mural", &recipe));
-            out.extend(itxt_chunk("XML:com.adobe.xmp", &xmp_packet(meta.digital_source_type)));
+            out.extend(itxt_chunk(
+                "XML:com.adobe.xmp",
+                &xmp_packet(meta.digital_source_type),
+            ));
         }
     }
     Ok(out)
@@ -281,10 +287,23 @@ mod tests {
     #[test]
     fn embed_then_read_round_trips() {
         let recipe = serde_json::json!({"idea": "a beach sunset", "seed": 7});
-        let params = infotext("a \"quoted\" prompt", "blurry", &[("Steps", "1".into()), ("Seed", "7".into()), ("Size", "2x2".into())]);
+        let params = infotext(
+            "a \"quoted\" prompt",
+            "blurry",
+            &[
+                ("Steps", "1".into()),
+                ("Seed", "7".into()),
+                ("Size", "2x2".into()),
+            ],
+        );
         let png = embed(
             &tiny_png(&[]),
-            &Embed { parameters: &params, recipe: &recipe, digital_source_type: "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia" },
+            &Embed {
+                parameters: &params,
+                recipe: &recipe,
+                digital_source_type:
+                    "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+            },
         )
         .unwrap();
         let info = read(&png).unwrap();
@@ -292,19 +311,38 @@ mod tests {
         let a = info.a1111.unwrap();
         assert_eq!(a.prompt, "a \"quoted\" prompt");
         assert_eq!(a.negative_prompt, "blurry");
-        assert_eq!(info.digital_source_type.as_deref(), Some("http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"));
+        assert_eq!(
+            info.digital_source_type.as_deref(),
+            Some("http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia")
+        );
         // embedding twice replaces, never duplicates
-        let again = embed(&png, &Embed { parameters: "x\nSteps: 1, Seed: 2, Size: 2x2", recipe: &serde_json::json!({}), digital_source_type: "y" }).unwrap();
-        let count = String::from_utf8_lossy(&again).matches("parameters").count();
+        let again = embed(
+            &png,
+            &Embed {
+                parameters: "x\nSteps: 1, Seed: 2, Size: 2x2",
+                recipe: &serde_json::json!({}),
+                digital_source_type: "y",
+            },
+        )
+        .unwrap();
+        let count = String::from_utf8_lossy(&again)
+            .matches("parameters")
+            .count();
         assert_eq!(count, 1);
     }
 
     #[test]
     fn reads_comfyui_and_invokeai_chunks() {
         let png = tiny_png(&[
-            ("prompt", r#"{"3": {"class_type": "KSampler", "inputs": {"seed": 5}}}"#),
+            (
+                "prompt",
+                r#"{"3": {"class_type": "KSampler", "inputs": {"seed": 5}}}"#,
+            ),
             ("workflow", r#"{"nodes": []}"#),
-            ("invokeai_metadata", r#"{"positive_prompt": "a cat", "seed": 9}"#),
+            (
+                "invokeai_metadata",
+                r#"{"positive_prompt": "a cat", "seed": 9}"#,
+            ),
         ]);
         let info = read(&png).unwrap();
         assert_eq!(info.comfyui_prompt.unwrap()["3"]["class_type"], "KSampler");
@@ -321,6 +359,9 @@ mod tests {
         png[n - 20] ^= 0xff; // damage a chunk
         assert!(matches!(read(&png), Err(MetaError::Corrupt(_))));
         let png = tiny_png(&[]);
-        assert!(matches!(read(&png[..png.len() - 6]), Err(MetaError::Corrupt(_))));
+        assert!(matches!(
+            read(&png[..png.len() - 6]),
+            Err(MetaError::Corrupt(_))
+        ));
     }
 }

@@ -9,11 +9,20 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("sketch_1024");
     group.sample_size(20);
     for (name, prompt) in [
-        ("beach_sunset", "A photograph of a beach sunset, the sun just touching the horizon, palm trees"),
+        (
+            "beach_sunset",
+            "A photograph of a beach sunset, the sun just touching the horizon, palm trees",
+        ),
         ("snowy_village_night", "a snowy village at night"),
         ("city_rain", "a city street at night in the rain"),
     ] {
-        group.bench_function(name, |b| b.iter(|| mural_paint::sketch::render_png(prompt, 1024, 1024, 1).unwrap().len()));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                mural_paint::sketch::render_png(prompt, 1024, 1024, 1)
+                    .unwrap()
+                    .len()
+            })
+        });
     }
     group.finish();
 }

@@ -92,7 +92,10 @@ impl Limits {
                 } else {
                     let list: Vec<String> = sizes.iter().map(|(w, h)| format!("{w}x{h}")).collect();
                     Err(PaintError::InvalidRequest {
-                        message: format!("size {width}x{height} is not supported; use one of {}", list.join(", ")),
+                        message: format!(
+                            "size {width}x{height} is not supported; use one of {}",
+                            list.join(", ")
+                        ),
                     })
                 }
             }
@@ -113,7 +116,9 @@ pub enum SourceType {
 impl SourceType {
     pub fn iptc_uri(self) -> &'static str {
         match self {
-            SourceType::AlgorithmicMedia => "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+            SourceType::AlgorithmicMedia => {
+                "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"
+            }
             SourceType::TrainedAlgorithmicMedia => {
                 "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
             }
@@ -159,13 +164,18 @@ pub trait Painter: Send + Sync {
     fn limits(&self) -> Limits;
     fn source_type(&self) -> SourceType;
     /// Paints `req.n` images (at most `limits().max_n`).
-    fn paint<'a>(&'a self, req: &'a PaintRequest) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>>;
+    fn paint<'a>(
+        &'a self,
+        req: &'a PaintRequest,
+    ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>>;
 }
 
 /// A thumbnail of a PNG (any color type), at most `max` pixels a side,
 /// encoded as PNG.
 pub fn thumbnail(png_bytes: &[u8], max: u32) -> Result<Vec<u8>, PaintError> {
-    let bad = |e: &dyn std::fmt::Display| PaintError::Failed { message: format!("cannot read the image: {e}") };
+    let bad = |e: &dyn std::fmt::Display| PaintError::Failed {
+        message: format!("cannot read the image: {e}"),
+    };
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
@@ -174,27 +184,53 @@ pub fn thumbnail(png_bytes: &[u8], max: u32) -> Result<Vec<u8>, PaintError> {
     let (w, h) = (frame.width, frame.height);
     let mut rgba = Vec::with_capacity((w * h * 4) as usize);
     match frame.color_type {
-        png::ColorType::Rgb => buf[..frame.buffer_size()].chunks_exact(3).for_each(|p| rgba.extend_from_slice(&[p[0], p[1], p[2], 255])),
+        png::ColorType::Rgb => buf[..frame.buffer_size()]
+            .chunks_exact(3)
+            .for_each(|p| rgba.extend_from_slice(&[p[0], p[1], p[2], 255])),
         png::ColorType::Rgba => rgba.extend_from_slice(&buf[..frame.buffer_size()]),
-        png::ColorType::Grayscale => buf[..frame.buffer_size()].iter().for_each(|&g| rgba.extend_from_slice(&[g, g, g, 255])),
-        png::ColorType::GrayscaleAlpha => buf[..frame.buffer_size()].chunks_exact(2).for_each(|p| rgba.extend_from_slice(&[p[0], p[0], p[0], p[1]])),
+        png::ColorType::Grayscale => buf[..frame.buffer_size()]
+            .iter()
+            .for_each(|&g| rgba.extend_from_slice(&[g, g, g, 255])),
+        png::ColorType::GrayscaleAlpha => buf[..frame.buffer_size()]
+            .chunks_exact(2)
+            .for_each(|p| rgba.extend_from_slice(&[p[0], p[0], p[0], p[1]])),
         png::ColorType::Indexed => return Err(bad(&"indexed color")),
     }
     // opaque white underlay, then the image scaled to fit
     let src = tiny_skia::Pixmap::from_vec(
-        rgba.chunks_exact(4).flat_map(|p| {
-            let a = p[3] as u16;
-            [(p[0] as u16 * a / 255) as u8, (p[1] as u16 * a / 255) as u8, (p[2] as u16 * a / 255) as u8, p[3]]
-        }).collect(),
+        rgba.chunks_exact(4)
+            .flat_map(|p| {
+                let a = p[3] as u16;
+                [
+                    (p[0] as u16 * a / 255) as u8,
+                    (p[1] as u16 * a / 255) as u8,
+                    (p[2] as u16 * a / 255) as u8,
+                    p[3],
+                ]
+            })
+            .collect(),
         tiny_skia::IntSize::from_wh(w, h).ok_or_else(|| bad(&"empty image"))?,
     )
     .ok_or_else(|| bad(&"bad pixel buffer"))?;
     let scale = (max as f32 / w.max(h) as f32).min(1.0);
-    let (tw, th) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
+    let (tw, th) = (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    );
     let mut dst = tiny_skia::Pixmap::new(tw, th).ok_or_else(|| bad(&"empty thumbnail"))?;
     dst.fill(tiny_skia::Color::WHITE);
-    let paint = tiny_skia::PixmapPaint { quality: tiny_skia::FilterQuality::Bilinear, ..Default::default() };
-    dst.draw_pixmap(0, 0, src.as_ref(), &paint, tiny_skia::Transform::from_scale(scale, scale), None);
+    let paint = tiny_skia::PixmapPaint {
+        quality: tiny_skia::FilterQuality::Bilinear,
+        ..Default::default()
+    };
+    dst.draw_pixmap(
+        0,
+        0,
+        src.as_ref(),
+        &paint,
+        tiny_skia::Transform::from_scale(scale, scale),
+        None,
+    );
     sketch::encode_png(&dst)
 }
 
@@ -204,13 +240,21 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
         .trim()
         .split_once(['x', 'X', '×'])
         .ok_or_else(|| format!("size {s:?} is not WxH; write it like 1024x768"))?;
-    let parse = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("size {s:?} is not WxH; write it like 1024x768"));
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("size {s:?} is not WxH; write it like 1024x768"))
+    };
     let (w, h) = (parse(w)?, parse(h)?);
     if w == 0 || h == 0 {
-        return Err(format!("size {s:?} has a zero side; each side must be at least 1"));
+        return Err(format!(
+            "size {s:?} has a zero side; each side must be at least 1"
+        ));
     }
     if w > 4096 || h > 4096 {
-        return Err(format!("size {s:?} is over 4096 a side; use 4096x4096 or less"));
+        return Err(format!(
+            "size {s:?} is over 4096 a side; use 4096x4096 or less"
+        ));
     }
     Ok((w, h))
 }
@@ -231,14 +275,23 @@ mod tests {
     fn thumbnails_fit_the_box() {
         let png = sketch::render_png("a red fox", 400, 200, 1).unwrap();
         let t = thumbnail(&png, 100).unwrap();
-        let d = png::Decoder::new(std::io::Cursor::new(&t)).read_info().unwrap();
+        let d = png::Decoder::new(std::io::Cursor::new(&t))
+            .read_info()
+            .unwrap();
         assert_eq!((d.info().width, d.info().height), (100, 50));
         assert!(thumbnail(b"nope", 10).is_err());
     }
 
     #[test]
     fn retryable_errors() {
-        assert!(PaintError::Unavailable { message: "503".into(), retry_after_ms: None }.retryable());
-        assert!(!PaintError::Refused { reason: "policy".into() }.retryable());
+        assert!(PaintError::Unavailable {
+            message: "503".into(),
+            retry_after_ms: None
+        }
+        .retryable());
+        assert!(!PaintError::Refused {
+            reason: "policy".into()
+        }
+        .retryable());
     }
 }
