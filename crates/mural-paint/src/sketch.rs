@@ -27,6 +27,7 @@ struct SketchData {
     ground: BTreeMap<String, [String; 2]>,
     night_dim: f32,
     colors: BTreeMap<String, String>,
+    moods: BTreeMap<String, [f32; 2]>,
 }
 
 fn data() -> &'static SketchData {
@@ -279,6 +280,8 @@ struct Plan {
     tint: Option<Rgb>,
     category: Option<Category>,
     count: usize,
+    /// Brightness and warmth from the mood: (light, warm).
+    mood: (f32, f32),
 }
 
 fn plan(prompt: &str, rng: &mut Rng) -> Plan {
@@ -313,7 +316,15 @@ fn plan(prompt: &str, rng: &mut Rng) -> Plan {
         .map(|s| s.count.unwrap_or(if s.plural { 3 } else { 1 }) as usize)
         .unwrap_or(1)
         .clamp(1, 5);
+    let moods = &data().moods;
+    let mood = a
+        .mood
+        .as_ref()
+        .and_then(|m| moods.get(m))
+        .map(|v| (v[0], v[1]))
+        .unwrap_or((1.0, 0.0));
     Plan {
+        mood,
         time,
         night,
         weather: a.weather.clone(),
@@ -376,6 +387,15 @@ pub fn render(prompt: &str, width: u32, height: u32, seed: u64) -> Result<Pixmap
         bottom = bottom.mix(t, 0.2);
         top = top.mix(t, 0.08);
     }
+    // the mood lightens or darkens, warms or cools the sky
+    let (light, warm) = p.mood;
+    let warmth = if warm >= 0.0 {
+        Rgb(1.0, 0.7, 0.4)
+    } else {
+        Rgb(0.35, 0.5, 0.9)
+    };
+    top = top.scale(light).mix(warmth, warm.abs() * 0.5);
+    bottom = bottom.scale(light).mix(warmth, warm.abs());
     let hy = h * p.horizon;
     fill_rect(&mut pm, 0.0, 0.0, w, h, &vgradient(top, bottom, 0.0, hy));
 
@@ -1193,6 +1213,21 @@ mod tests {
     fn data_parses() {
         let d = data();
         assert!(d.sky.contains_key("day") && d.ground.contains_key("default"));
+        for m in &knowledge().moods {
+            assert!(
+                d.moods.contains_key(&m.id),
+                "sketch.toml lacks mood {}",
+                m.id
+            );
+        }
+    }
+
+    #[test]
+    fn mood_sets_the_light() {
+        let bright = render("a meadow, joyful", 128, 128, 2).unwrap();
+        let dark = render("a meadow, mysterious", 128, 128, 2).unwrap();
+        let sum = |pm: &Pixmap| mean(pm, 0.0, 0.4).0 + mean(pm, 0.0, 0.4).1 + mean(pm, 0.0, 0.4).2;
+        assert!(sum(&bright) > sum(&dark));
     }
 
     #[test]
