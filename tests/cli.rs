@@ -117,20 +117,9 @@ fn bad_input_exits_2_with_one_line_that_names_the_fix() {
         (&["lint", "a cat", "--target", "nope"], "use one of"),
     ];
     for (args, needle) in cases {
-        let r = TestCommand::new(args).run();
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(r.stdout.is_empty(), "{args:?} printed to stdout");
-        assert_eq!(
-            r.stderr.trim_end().lines().count(),
-            1,
-            "{args:?}: {:?}",
-            r.stderr
-        );
-        assert!(
-            r.stderr.contains(needle),
-            "{args:?}: {:?} lacks {needle:?}",
-            r.stderr
-        );
+        TestCommand::new(args)
+            .run()
+            .assert_usage_error(&format!("{args:?}"), needle);
     }
 }
 

@@ -398,19 +398,9 @@ fn bad_painting_input_exits_2() {
         (&["rerun", "99"], "no run with id 99"),
     ];
     for (args, needle) in cases {
-        let r = mural(&dir, args).run();
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert_eq!(
-            r.stderr.trim_end().lines().count(),
-            1,
-            "{args:?}: {}",
-            r.stderr
-        );
-        assert!(
-            r.stderr.contains(needle),
-            "{args:?}: {:?} lacks {needle:?}",
-            r.stderr
-        );
+        mural(&dir, args)
+            .run()
+            .assert_usage_error(&format!("{args:?}"), needle);
     }
 }
 

@@ -62,6 +62,30 @@ impl TestCommand {
     }
 }
 
+impl Ran {
+    /// Bad input: exit code 2, nothing on stdout, one line on stderr that
+    /// contains `needle`.
+    pub fn assert_usage_error(&self, what: &str, needle: &str) {
+        assert_eq!(self.code, 2, "{what}: {}", self.stderr);
+        assert!(
+            self.stdout.is_empty(),
+            "{what} printed to stdout: {}",
+            self.stdout
+        );
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "{what}: {:?}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "{what}: {:?} lacks {needle:?}",
+            self.stderr
+        );
+    }
+}
+
 /// A fresh temporary directory, removed on drop.
 pub struct TempDir(pub PathBuf);
 

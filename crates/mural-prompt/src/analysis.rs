@@ -394,8 +394,9 @@ pub fn analyze(idea: &str) -> Analysis {
     // Subjects: nouns not otherwise used; the last noun of a run is the
     // head, earlier ones and adjectives before it are its attributes.
     let numbers = &lex.numbers;
-    // "-ing" words after anything but a determiner are participles, not
-    // nouns: "a knight fighting a dragon", "cats sitting".
+    // Whether word `j` follows a determiner, a number or "of": there a
+    // weak noun ("a train") or an "-ing" word ("a painting") is a noun;
+    // elsewhere "-ing" words are participles ("a knight fighting a dragon").
     let determiner = |j: usize| {
         j > 0
             && (matches!(
@@ -411,7 +412,8 @@ pub fn analyze(idea: &str) -> Analysis {
                     | "its"
                     | "some"
                     | "of"
-            ) || numbers.contains_key(&ws[j - 1].lower))
+            ) || numbers.contains_key(&ws[j - 1].lower)
+                || ws[j - 1].lower.parse::<u32>().is_ok())
     };
     let participle: Vec<bool> = (0..ws.len())
         .map(|j| ws[j].lower.ends_with("ing") && ws[j].lower.len() > 4 && !determiner(j))
@@ -486,23 +488,9 @@ pub fn analyze(idea: &str) -> Analysis {
         } else {
             entry
         };
-        // A weak noun ("train", "ring") is a noun right after an article or
-        // a number; a color word is always an attribute.
-        let after_determiner = i > 0
-            && (matches!(
-                ws[i - 1].lower.as_str(),
-                "a" | "an"
-                    | "the"
-                    | "this"
-                    | "that"
-                    | "my"
-                    | "his"
-                    | "her"
-                    | "their"
-                    | "its"
-                    | "some"
-            ) || numbers.contains_key(&ws[i - 1].lower)
-                || ws[i - 1].lower.parse::<u32>().is_ok());
+        // A weak noun ("train", "ring") is a noun right after a determiner;
+        // a color word is always an attribute.
+        let after_determiner = determiner(i);
         let is_color =
             lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower);
         let entry = match entry {

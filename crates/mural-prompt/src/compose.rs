@@ -353,6 +353,12 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         s.replace("{its}", if subject_plural { "their" } else { "its" })
             .replace("{is}", if subject_plural { "are" } else { "is" })
     };
+    let subject_details_all: Vec<String> = cat
+        .details
+        .iter()
+        .map(|d| agree(d))
+        .filter(|d| ok(d))
+        .collect();
     if !opts.vary {
         let horizon_ok = scene.is_none_or(|s| s.horizon);
         if let Some(t) = et.and_then(|t| k.time(t)) {
@@ -411,13 +417,7 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         } else {
             2
         };
-        let d: Vec<String> = cat
-            .details
-            .iter()
-            .map(|d| agree(d))
-            .filter(|d| ok(d))
-            .collect();
-        details.extend(p.take("category", &d, subject_details));
+        details.extend(p.take("category", &subject_details_all, subject_details));
         detail_tags.extend(
             p.take("category-tags", &cat.tags, 2)
                 .into_iter()
@@ -428,13 +428,7 @@ pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
         }
     } else {
         // varying a finished prompt: a touch of subject detail, no scenery
-        let d: Vec<String> = cat
-            .details
-            .iter()
-            .map(|d| agree(d))
-            .filter(|d| ok(d))
-            .collect();
-        details.extend(p.take("category", &d, 2));
+        details.extend(p.take("category", &subject_details_all, 2));
     }
     details.dedup();
 
