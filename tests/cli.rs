@@ -1,13 +1,7 @@
 //! The `mural` command line: its contract, exit codes and messages.
 
-use crate::util::{TempDir, TestCommand};
+use crate::util::{json_lines, TempDir, TestCommand};
 use serde_json::Value;
-
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
-}
 
 #[test]
 fn prompt_prints_a_readable_prompt_with_its_seed() {

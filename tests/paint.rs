@@ -1,6 +1,6 @@
 //! Painting and keeping: `imagine`, PNG metadata, `info`, the gallery, `rerun`.
 
-use crate::util::{TempDir, TestCommand};
+use crate::util::{json_lines, TempDir, TestCommand};
 use serde_json::Value;
 use std::path::Path;
 
@@ -9,12 +9,6 @@ fn mural(dir: &TempDir, args: &[&str]) -> TestCommand {
     TestCommand::new(args)
         .env("MURAL_HOME", dir.0.join("home"))
         .dir(&dir.0)
-}
-
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 fn pixels(path: &Path) -> Vec<u8> {

@@ -114,3 +114,13 @@ pub fn parti_prompts() -> Vec<String> {
         .filter(|s| !s.is_empty())
         .collect()
 }
+
+/// One JSON object per line of `s`.
+pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {l}"))
+        })
+        .collect()
+}
