@@ -78,7 +78,7 @@ struct WriteArgs {
     /// Read one idea per line from a file; `-` reads stdin.
     #[arg(long, value_name = "PATH|-")]
     file: Option<String>,
-    /// Target generator: dalle, dalle2, gpt-image, flux, sd, sdxl, midjourney.
+    /// Target generator: dalle, dalle2, gpt-image, flux, sd, sdxl, midjourney, runway.
     #[arg(long, short = 't', default_value = "dalle")]
     target: String,
     /// How many prompts: the first is the main one, the rest are variations.
@@ -99,7 +99,7 @@ struct WriteArgs {
 struct LintArgs {
     /// The prompt to check.
     prompt: String,
-    /// Target generator: dalle, dalle2, gpt-image, flux, sd, sdxl, midjourney.
+    /// Target generator: dalle, dalle2, gpt-image, flux, sd, sdxl, midjourney, runway.
     #[arg(long, short = 't', default_value = "sd")]
     target: String,
     /// Print the report as JSON.

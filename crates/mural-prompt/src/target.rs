@@ -21,10 +21,12 @@ pub enum Target {
     Sd,
     Sdxl,
     Midjourney,
+    /// RunwayML Gen-4 Image: prose, at most 1,000 characters.
+    Runway,
 }
 
 impl Target {
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::Dalle,
         Target::Dalle2,
         Target::GptImage,
@@ -32,6 +34,7 @@ impl Target {
         Target::Sd,
         Target::Sdxl,
         Target::Midjourney,
+        Target::Runway,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Target {
             Target::Sd => "sd",
             Target::Sdxl => "sdxl",
             Target::Midjourney => "midjourney",
+            Target::Runway => "runway",
         }
     }
 
@@ -57,6 +61,7 @@ impl Target {
             "sd" | "sd15" | "sd1.5" | "stable-diffusion" | "stablediffusion" => Target::Sd,
             "sdxl" | "sd-xl" => Target::Sdxl,
             "midjourney" | "mj" => Target::Midjourney,
+            "runway" | "runwayml" | "gen4" | "gen4_image" | "gen-4" => Target::Runway,
             _ => return None,
         })
     }
@@ -74,7 +79,7 @@ impl Target {
     pub fn max_chars(self) -> Option<usize> {
         match self {
             Target::Dalle | Target::GptImage => Some(4000),
-            Target::Dalle2 => Some(1000),
+            Target::Dalle2 | Target::Runway => Some(1000),
             _ => None,
         }
     }
@@ -306,6 +311,18 @@ fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
             (1536, 640),
         ],
         Target::Midjourney => &[(1024, 1024)],
+        // gen4_image's ratios
+        Target::Runway => &[
+            (1024, 1024),
+            (1920, 1080),
+            (1080, 1920),
+            (1360, 768),
+            (1168, 880),
+            (1440, 1080),
+            (1080, 1440),
+            (1808, 768),
+            (2112, 912),
+        ],
     };
     *options
         .iter()
@@ -318,7 +335,8 @@ fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
 }
 
 fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
-    let prompt = fit_prose(s, target, sentences(s, target == Target::Dalle2))?;
+    let short = matches!(target, Target::Dalle2 | Target::Runway);
+    let prompt = fit_prose(s, target, sentences(s, short))?;
     let (w, h) = size_for(target, s.aspect);
     let mut params = Map::new();
     match target {
@@ -339,6 +357,10 @@ fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError>
             params.insert("model".into(), json!("gpt-image-1"));
             params.insert("size".into(), json!(format!("{w}x{h}")));
             params.insert("quality".into(), json!("high"));
+        }
+        Target::Runway => {
+            params.insert("model".into(), json!("gen4_image"));
+            params.insert("ratio".into(), json!(format!("{w}:{h}")));
         }
         _ => {
             params.insert("width".into(), json!(w));
