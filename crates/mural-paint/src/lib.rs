@@ -4,14 +4,17 @@
 //! built-in [`SketchPainter`] draws a procedural storyboard sketch of the
 //! prompt (sky, setting, weather, subject); it is not a neural image and
 //! says so in its metadata. Remote painters (OpenAI Images, AUTOMATIC1111,
-//! ComfyUI, Stability) implement the same trait in later crates.
+//! ComfyUI, Stability, RunwayML) implement the same trait in [`remote`],
+//! over `mural-http`'s shared retry policy.
 //!
 //! Architecture invariant: painters return pixels and facts about them; they
 //! never write files or touch the gallery. Metadata and storage are the
 //! caller's job (`mural-meta`, `mural-gallery`).
 
+pub mod remote;
 pub mod sketch;
 
+pub use remote::{build, Profile, KINDS};
 pub use sketch::SketchPainter;
 
 use serde::Serialize;
@@ -70,6 +73,24 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Checks the prompt's length against the painter's limit.
+    pub fn check_prompt(&self, prompt: &str) -> Result<(), PaintError> {
+        if prompt.trim().is_empty() {
+            return Err(PaintError::InvalidRequest {
+                message: "the prompt is empty; give the painter something to paint".into(),
+            });
+        }
+        match self.max_prompt_chars {
+            Some(max) if prompt.chars().count() > max => Err(PaintError::InvalidRequest {
+                message: format!(
+                    "the prompt is {} characters, over this painter's limit of {max}; shorten it or pick a target with a smaller budget",
+                    prompt.chars().count()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks a size; the error says what would be accepted.
     pub fn check_size(&self, width: u32, height: u32) -> Result<(), PaintError> {
         match &self.sizes {
