@@ -50,6 +50,8 @@ enum Command {
     },
     /// Write, vary, paint, save and record: idea in, images out.
     Imagine(crate::paint::ImagineArgs),
+    /// Paint a file of ideas (text or JSONL), journaled so --resume survives a crash.
+    Batch(crate::paint::BatchArgs),
     /// Paint a gallery run again with exactly the same recipe.
     Rerun {
         /// The run id (see `mural gallery list`).
@@ -140,6 +142,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Lint(args) => lint_cmd(args),
         Command::Styles { json } => styles_cmd(json),
         Command::Imagine(args) => crate::paint::imagine_cmd(args),
+        Command::Batch(args) => crate::paint::batch_cmd(args),
         Command::Rerun { id, out, json } => crate::paint::rerun_cmd(id, &out, json),
         Command::Info { file, json } => crate::paint::info_cmd(&file, json),
         Command::Gallery(cmd) => crate::paint::gallery_cmd(cmd),

@@ -5,6 +5,7 @@
 //! one-line message on stderr that names the fix).
 
 mod cli;
+mod config;
 mod paint;
 
 use std::process::ExitCode;

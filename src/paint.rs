@@ -1,27 +1,44 @@
-//! `mural imagine`, `mural rerun`, `mural info` and `mural gallery`: write,
-//! paint, save, record.
+//! `mural imagine`, `mural rerun`, `mural batch`, `mural info` and
+//! `mural gallery`: write, paint, save, record.
 
 use crate::cli::{parse_target, random_seed, usage};
-use anyhow::{Context, Result};
+use crate::config;
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use mural_gallery::{Gallery, NewImage, NewRun, Run};
-use mural_paint::{PaintRequest, Painter, SketchPainter};
-use mural_prompt::{BuiltinWriter, Target, WriteRequest, Writer};
-use serde_json::{json, Value};
+use mural_gallery::{Gallery, NewRun, Run};
+use mural_paint::{PaintError, Painter, Profile};
+use mural_pipeline::batch::{self, Event, Outcome};
+use mural_pipeline::{ItemSpec, Kept, PaintItemError, Studio};
+use mural_prompt::writer::validate;
+use mural_prompt::{BuiltinWriter, Writer};
+use serde_json::json;
+use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// `--painter` and `--model`, shared by the commands that paint.
+#[derive(Args, Clone)]
+pub struct PainterArgs {
+    /// Painter: a kind (sketch, openai, a1111, comfyui, stability, runway),
+    /// `kind/model` (openai/dall-e-2), or a profile from mural.toml.
+    /// Default: mural.toml's `painter`, else sketch (built in, offline).
+    #[arg(long)]
+    pub painter: Option<String>,
+    /// The model, checkpoint or endpoint (overrides the profile's).
+    #[arg(long)]
+    pub model: Option<String>,
+}
 
 #[derive(Args)]
 pub struct ImagineArgs {
     /// The idea.
     pub idea: String,
-    /// Painter: sketch (built in, offline).
-    #[arg(long, default_value = "sketch")]
-    pub painter: String,
-    /// Target prompt format (see `mural prompt --help`).
-    #[arg(long, short = 't', default_value = "dalle")]
-    pub target: String,
+    #[command(flatten)]
+    pub painter: PainterArgs,
+    /// Target prompt format (default: the one that suits the painter).
+    #[arg(long, short = 't')]
+    pub target: Option<String>,
     /// A style preset (see `mural styles`).
     #[arg(long)]
     pub style: Option<String>,
@@ -40,6 +57,41 @@ pub struct ImagineArgs {
     /// One JSON object per image.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct BatchArgs {
+    /// One idea a line, or JSONL: {"idea","target","style","n","seed","size"}.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub painter: PainterArgs,
+    /// Default target for lines that name none (default: suits the painter).
+    #[arg(long, short = 't')]
+    pub target: Option<String>,
+    /// Default style preset.
+    #[arg(long)]
+    pub style: Option<String>,
+    /// Default images per idea.
+    #[arg(short = 'n', default_value_t = 1)]
+    pub n: usize,
+    /// Seed of the first image; later items continue from it. Random if not given.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Default image size, WxH.
+    #[arg(long, default_value = "1024x1024")]
+    pub size: String,
+    /// Ideas painted at once (the painter profile may limit requests further).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Where images go.
+    #[arg(long, default_value = "mural-out")]
+    pub out: PathBuf,
+    /// One JSON object per image, and one {"idea","error"} per item that did not finish.
+    #[arg(long)]
+    pub json: bool,
+    /// Continue this file's unfinished batch from its journal.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Subcommand)]
@@ -100,17 +152,12 @@ fn open_gallery() -> Result<Gallery> {
     })
 }
 
-/// The painters this build has.
-pub const PAINTERS: &[&str] = &["sketch"];
-
-fn painter(name: &str) -> Result<Box<dyn Painter>> {
-    match name {
-        "sketch" => Ok(Box::new(SketchPainter)),
-        other => Err(usage(format!(
-            "unknown painter {other:?}; available: {}",
-            PAINTERS.join(", ")
-        ))),
-    }
+/// Builds a painter; a setup problem (missing key, bad URL) is bad input.
+fn build_painter(profile: &Profile) -> Result<Box<dyn Painter>> {
+    mural_paint::build(profile, &|k| std::env::var(k).ok()).map_err(|e| match e {
+        PaintError::Auth { .. } | PaintError::InvalidRequest { .. } => usage(e.to_string()),
+        e => e.into(),
+    })
 }
 
 /// Makes sure `dir` exists and can take new files.
@@ -128,266 +175,342 @@ fn writable_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` under `dir/name` without ever replacing a file: a temp
-/// file first, then a hard link to the final name (which fails if the name
-/// is taken, so we try the next one). Returns the final path.
-fn save_new(dir: &Path, stem: &str, bytes: &[u8]) -> Result<PathBuf> {
-    let tmp = dir.join(format!(".{stem}.{}.tmp", std::process::id()));
-    {
-        let mut f =
-            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+/// Checks an item against the writer and the painter before anything is
+/// recorded: bad input stops here with exit code 2.
+fn check_item(spec: &ItemSpec, painter: &dyn Painter, label: &str) -> Result<()> {
+    parse_target(&spec.target)?;
+    let req = spec.write_request().map_err(|e| usage(e.to_string()))?;
+    validate(&req).map_err(|e| usage(e.to_string()))?;
+    let limits = painter.limits();
+    limits
+        .check_size(spec.width, spec.height)
+        .map_err(|e| usage(format!("{e} (painter {label})")))?;
+    for w in BuiltinWriter.write(&req)? {
+        limits
+            .check_prompt(&w.prompt)
+            .map_err(|e| usage(format!("{e} (painter {label}, target {})", spec.target)))?;
     }
-    let result = (0..1000).find_map(|i| {
-        let name = if i == 0 {
-            format!("{stem}.png")
-        } else {
-            format!("{stem}-{i}.png")
-        };
-        let path = dir.join(name);
-        match std::fs::hard_link(&tmp, &path) {
-            Ok(()) => Some(Ok(path)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
-            Err(e) => Some(Err(e)),
-        }
+    Ok(())
+}
+
+fn image_json(k: &Kept) -> serde_json::Value {
+    let mut v = json!({
+        "id": k.id, "run_id": k.run_id, "index": k.index, "file": k.file, "idea": k.idea,
+        "prompt": k.prompt, "negative_prompt": k.negative_prompt, "seed": k.seed,
+        "painter": k.painter, "width": k.width, "height": k.height,
     });
-    let _ = std::fs::remove_file(&tmp);
-    match result {
-        Some(Ok(p)) => Ok(p),
-        Some(Err(e)) => Err(e).with_context(|| format!("saving into {}", dir.display())),
-        None => Err(anyhow::anyhow!(
-            "too many files named {stem}*.png in {}",
-            dir.display()
-        )),
+    if let Some(r) = &k.revised_prompt {
+        v["revised_prompt"] = json!(r);
     }
+    v
 }
 
-/// Everything needed to paint a run again.
-struct Recipe {
-    idea: String,
-    target: Target,
-    style: Option<String>,
-    n: usize,
-    seed: u64,
-    width: u32,
-    height: u32,
-    painter: String,
-    rerun_of: Option<i64>,
-}
-
-impl Recipe {
-    fn to_json(&self, model: &str) -> Value {
-        json!({
-            "idea": self.idea,
-            "writer": "builtin",
-            "target": self.target.name(),
-            "style": self.style,
-            "seed": self.seed,
-            "n": self.n,
-            "painter": self.painter,
-            "model": model,
-            "width": self.width,
-            "height": self.height,
-            "rerun_of": self.rerun_of,
-            "mural_version": env!("CARGO_PKG_VERSION"),
-        })
-    }
-
-    fn from_json(v: &Value, id: i64) -> Result<Recipe> {
-        let bad = || {
-            usage(format!(
-                "run {id} has no usable recipe; it cannot be re-run"
+fn progress(len: usize, what: &str) -> Option<indicatif::ProgressBar> {
+    (std::io::stderr().is_terminal() && len > 1).then(|| {
+        let b = indicatif::ProgressBar::new(len as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{spinner}} {what} {{pos}}/{{len}} [{{bar:30}}] eta {{eta}} {{msg}}"
             ))
-        };
-        Ok(Recipe {
-            idea: v["idea"].as_str().ok_or_else(bad)?.to_string(),
-            target: v["target"]
-                .as_str()
-                .and_then(Target::parse)
-                .ok_or_else(bad)?,
-            style: v["style"].as_str().map(str::to_string),
-            n: v["n"].as_u64().ok_or_else(bad)? as usize,
-            seed: v["seed"].as_u64().ok_or_else(bad)?,
-            width: v["width"].as_u64().ok_or_else(bad)? as u32,
-            height: v["height"].as_u64().ok_or_else(bad)? as u32,
-            painter: v["painter"].as_str().ok_or_else(bad)?.to_string(),
-            rerun_of: Some(id),
-        })
-    }
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
-    let target = parse_target(&args.target)?;
+    let cfg = config::load()?;
+    let (label, profile) = config::painter_profile(
+        &cfg,
+        args.painter.painter.as_deref(),
+        args.painter.model.as_deref(),
+    )?;
+    let target = args
+        .target
+        .unwrap_or_else(|| config::default_target(&profile).to_string());
     let (width, height) = mural_paint::parse_size(&args.size).map_err(usage)?;
-    let recipe = Recipe {
+    let spec = ItemSpec {
         idea: args.idea,
-        target,
+        target: parse_target(&target)?.name().to_string(),
         style: args.style,
         n: args.n,
         seed: args.seed.unwrap_or_else(random_seed),
         width,
         height,
-        painter: args.painter,
-        rerun_of: None,
     };
-    run_recipe(&recipe, &args.out, args.json)
+    paint_one(&spec, &label, &profile, None, &args.out, args.json)
 }
 
-fn run_recipe(recipe: &Recipe, out: &Path, json_out: bool) -> Result<ExitCode> {
-    let painter = painter(&recipe.painter)?;
-    painter
-        .limits()
-        .check_size(recipe.width, recipe.height)
-        .map_err(|e| usage(format!("{e} (painter {})", recipe.painter)))?;
-    let req = WriteRequest {
-        idea: recipe.idea.clone(),
-        target: recipe.target,
-        n: recipe.n,
-        seed: recipe.seed,
-        style: recipe.style.clone(),
-        vary: false,
-    };
-    let written = BuiltinWriter.write(&req)?;
+fn paint_one(
+    spec: &ItemSpec,
+    label: &str,
+    profile: &Profile,
+    rerun_of: Option<i64>,
+    out: &Path,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let painter = build_painter(profile)?;
+    check_item(spec, painter.as_ref(), label)?;
     writable_dir(out)?;
     let gallery = open_gallery()?;
-    let run_json = recipe.to_json(painter.model());
+    let studio = Studio {
+        gallery: &gallery,
+        painter: painter.as_ref(),
+        painter_label: label,
+        writer: &BuiltinWriter,
+        out,
+    };
+    let run_json = studio.recipe(spec, rerun_of);
     let run_id = gallery.start_run(&NewRun {
-        idea: &recipe.idea,
+        idea: &spec.idea,
         recipe: &run_json,
     })?;
-
-    let bar = (std::io::stderr().is_terminal() && written.len() > 1).then(|| {
-        let b = indicatif::ProgressBar::new(written.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} painting {pos}/{len} [{bar:30}] {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mut stdout = std::io::stdout().lock();
-    let result: Result<()> = (|| {
-        for w in &written {
-            let preq = PaintRequest {
-                prompt: w.prompt.clone(),
-                negative_prompt: w.negative_prompt.clone(),
-                width: recipe.width,
-                height: recipe.height,
-                n: 1,
-                seed: w.seed,
-                model: None,
-            };
-            let painted = runtime
-                .block_on(painter.paint(&preq))
-                .with_context(|| format!("painter {} failed", recipe.painter))?;
-            for img in painted {
-                let mut image_recipe = run_json.clone();
-                image_recipe["index"] = json!(w.index);
-                image_recipe["seed"] = json!(img.seed);
-                image_recipe["prompt"] = json!(w.prompt);
-                image_recipe["negative_prompt"] = json!(w.negative_prompt);
-                image_recipe["writer_params"] = Value::Object(w.params.clone());
-                image_recipe["painter_params"] = Value::Object(img.params.clone());
-                image_recipe["run_id"] = json!(run_id);
-                if let Some(r) = &img.revised_prompt {
-                    image_recipe["revised_prompt"] = json!(r);
-                }
-                let sampler = img
-                    .params
-                    .get("sampler")
-                    .and_then(Value::as_str)
-                    .unwrap_or(painter.name())
-                    .to_string();
-                let params = mural_meta::infotext(
-                    &w.prompt,
-                    &w.negative_prompt,
-                    &[
-                        ("Steps", "1".into()),
-                        ("Sampler", sampler),
-                        ("CFG scale", "0".into()),
-                        ("Seed", img.seed.to_string()),
-                        ("Size", format!("{}x{}", img.width, img.height)),
-                        ("Model", painter.model().to_string()),
-                        ("Version", format!("mural {}", env!("CARGO_PKG_VERSION"))),
-                    ],
-                );
-                let bytes = mural_meta::embed(
-                    &img.png,
-                    &mural_meta::Embed {
-                        parameters: &params,
-                        recipe: &image_recipe,
-                        digital_source_type: painter.source_type().iptc_uri(),
-                    },
-                )?;
-                let stem = format!("mural-{run_id:05}-{}-{}", w.index, img.seed);
-                let path = save_new(out, &stem, &bytes)?;
-                let file = path.to_string_lossy().into_owned();
-                let image_id = gallery.add_image(
-                    run_id,
-                    &NewImage {
-                        index: w.index,
-                        file: &file,
-                        prompt: &w.prompt,
-                        negative_prompt: &w.negative_prompt,
-                        seed: img.seed,
-                        width: img.width,
-                        height: img.height,
-                        recipe: &image_recipe,
-                    },
-                )?;
-                if json_out {
-                    let line = json!({
-                        "id": image_id, "run_id": run_id, "file": file, "idea": recipe.idea,
-                        "prompt": w.prompt, "negative_prompt": w.negative_prompt, "seed": img.seed,
-                        "painter": recipe.painter, "width": img.width, "height": img.height,
-                    });
-                    writeln!(stdout, "{line}")?;
-                } else {
-                    let note =
-                        if img.seed == recipe.seed && recipe.rerun_of.is_none() && w.index == 0 {
-                            format!(" (seed {})", img.seed)
-                        } else {
-                            String::new()
-                        };
-                    match &bar {
-                        Some(b) => b.println(format!("{file}{note}")),
-                        None => writeln!(stdout, "{file}{note}")?,
-                    }
-                }
-            }
-            if let Some(b) = &bar {
+    let bar = progress(spec.n, "painting");
+    let stdout = RefCell::new(std::io::stdout().lock());
+    let on_image = |k: &Kept| {
+        let line = if json_out {
+            image_json(k).to_string()
+        } else if k.index == 0 && rerun_of.is_none() {
+            format!("{} (seed {})", k.file, k.seed)
+        } else {
+            k.file.clone()
+        };
+        match &bar {
+            Some(b) if !json_out => {
+                b.println(line);
                 b.inc(1);
             }
+            _ => {
+                let _ = writeln!(stdout.borrow_mut(), "{line}");
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            }
         }
-        Ok(())
-    })();
+    };
+    let result = runtime()?.block_on(studio.paint_item(spec, run_id, &run_json, &on_image));
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let mut stdout = stdout.into_inner();
     match result {
         Ok(()) => {
             gallery.finish_run(run_id, None)?;
             if !json_out {
-                writeln!(stdout, "run {run_id} recorded in the gallery; the sketch painter draws a procedural storyboard sketch, not a neural image")?;
+                let note = if painter.name() == "sketch" {
+                    "; the sketch painter draws a procedural storyboard sketch, not a neural image"
+                } else {
+                    ""
+                };
+                writeln!(stdout, "run {run_id} recorded in the gallery{note}")?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            gallery.finish_run(run_id, Some(&format!("{e:#}")))?;
-            Err(e)
+            let msg = match &e {
+                PaintItemError::Item(i) => format!("painter {label}: {i}"),
+                PaintItemError::Fatal(f) => f.to_string(),
+            };
+            gallery.finish_run(run_id, Some(&msg))?;
+            Err(anyhow::anyhow!(msg))
         }
     }
 }
 
 pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
     let run = open_gallery()?.get(id).map_err(|e| usage(e.to_string()))?;
-    let recipe = Recipe::from_json(&run.recipe, id)?;
-    run_recipe(&recipe, out, json_out)
+    let v = &run.recipe;
+    let bad = || {
+        usage(format!(
+            "run {id} has no usable recipe; it cannot be re-run"
+        ))
+    };
+    let spec = ItemSpec {
+        idea: v["idea"].as_str().ok_or_else(bad)?.to_string(),
+        target: v["target"].as_str().ok_or_else(bad)?.to_string(),
+        style: v["style"].as_str().map(str::to_string),
+        n: v["n"].as_u64().ok_or_else(bad)? as usize,
+        seed: v["seed"].as_u64().ok_or_else(bad)?,
+        width: v["width"].as_u64().ok_or_else(bad)? as u32,
+        height: v["height"].as_u64().ok_or_else(bad)? as u32,
+    };
+    let label = v["painter"].as_str().ok_or_else(bad)?;
+    let model = v["model"].as_str().filter(|m| !m.starts_with('('));
+    let cfg = config::load()?;
+    let (label, profile) = config::painter_profile(&cfg, Some(label), model)?;
+    paint_one(&spec, &label, &profile, Some(id), out, json_out)
+}
+
+pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
+    let text = std::fs::read(&args.file).map_err(|e| {
+        usage(format!(
+            "cannot read {}: {e}; check the path",
+            args.file.display()
+        ))
+    })?;
+    let text = String::from_utf8(text).map_err(|_| {
+        usage(format!(
+            "{} is not UTF-8 text; save it as UTF-8",
+            args.file.display()
+        ))
+    })?;
+    let source = std::fs::canonicalize(&args.file)
+        .unwrap_or_else(|_| args.file.clone())
+        .to_string_lossy()
+        .into_owned();
+    let digest = batch::digest(&text);
+    let cfg = config::load()?;
+    let mut gallery = open_gallery()?;
+
+    let (batch_id, label, profile, out) = if args.resume {
+        let b = gallery.unfinished_batch(&source)?.ok_or_else(|| {
+            usage(format!(
+                "no unfinished batch for {}; run it without --resume",
+                args.file.display()
+            ))
+        })?;
+        if b.digest != digest {
+            return Err(usage(format!(
+                "{} changed since batch {} was journaled; restore it, or run without --resume to start a new batch",
+                args.file.display(),
+                b.id
+            )));
+        }
+        let o = &b.options;
+        let (label, profile) =
+            config::painter_profile(&cfg, o["painter"].as_str(), o["model"].as_str())?;
+        let out = PathBuf::from(o["out"].as_str().unwrap_or("mural-out"));
+        eprintln!("resuming batch {} ({})", b.id, args.file.display());
+        (b.id, label, profile, out)
+    } else {
+        let (label, profile) = config::painter_profile(
+            &cfg,
+            args.painter.painter.as_deref(),
+            args.painter.model.as_deref(),
+        )?;
+        let target = args
+            .target
+            .clone()
+            .unwrap_or_else(|| config::default_target(&profile).to_string());
+        let (width, height) = mural_paint::parse_size(&args.size).map_err(usage)?;
+        let defaults = batch::Defaults {
+            target: parse_target(&target)?.name().to_string(),
+            style: args.style.clone(),
+            n: args.n,
+            width,
+            height,
+            seed: args.seed.unwrap_or_else(random_seed),
+        };
+        let items = batch::parse(&text, &defaults, mural_paint::parse_size)
+            .map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
+        let painter = build_painter(&profile)?;
+        for (i, it) in items.iter().enumerate() {
+            check_item(it, painter.as_ref(), &label)
+                .map_err(|e| usage(format!("{}: item {}: {e}", args.file.display(), i + 1)))?;
+        }
+        if let Some(b) = gallery.unfinished_batch(&source)? {
+            eprintln!(
+                "note: batch {} for this file is unfinished; `mural batch {} --resume` continues it",
+                b.id,
+                args.file.display()
+            );
+        }
+        writable_dir(&args.out)?;
+        let out = std::fs::canonicalize(&args.out).unwrap_or_else(|_| args.out.clone());
+        let options = json!({
+            "painter": label,
+            "model": args.painter.model,
+            "out": out.to_string_lossy(),
+            "concurrency": args.concurrency,
+        });
+        let specs: Vec<serde_json::Value> = items
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?;
+        let id = gallery.create_batch(&source, &digest, &options, &specs)?;
+        (id, label, profile, out)
+    };
+    writable_dir(&out)?;
+    let painter = build_painter(&profile)?;
+    let studio = Studio {
+        gallery: &gallery,
+        painter: painter.as_ref(),
+        painter_label: &label,
+        writer: &BuiltinWriter,
+        out: &out,
+    };
+    let items = gallery.batch_items(batch_id)?;
+    let pending = items
+        .iter()
+        .filter(|i| i.status != "done" && i.status != "refused")
+        .count();
+    let bar = progress(pending, &format!("batch {batch_id}"));
+    let failures = Cell::new(0usize);
+    let stdout = RefCell::new(std::io::stdout().lock());
+    let print = |line: String| match &bar {
+        Some(b) if !args.json => b.println(line),
+        _ => {
+            let _ = writeln!(stdout.borrow_mut(), "{line}");
+        }
+    };
+    let on = |e: Event| match e {
+        Event::Image(k) => print(if args.json {
+            image_json(k).to_string()
+        } else {
+            k.file.clone()
+        }),
+        Event::Finished { idea, outcome, .. } => {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            let why = match outcome {
+                Outcome::Done => return,
+                Outcome::Refused(r) => format!("refused: {r}"),
+                Outcome::Failed(f) => f.clone(),
+            };
+            failures.set(failures.get() + 1);
+            if let Some(b) = &bar {
+                b.set_message(format!("{} not finished", failures.get()));
+            }
+            if args.json {
+                print(json!({ "idea": idea, "error": why }).to_string());
+            }
+        }
+    };
+    let summary = runtime()?.block_on(batch::run(&studio, batch_id, args.concurrency, &on))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "batch {batch_id}: {} items: {} done, {} refused, {} failed",
+        summary.items,
+        summary.done,
+        summary.refused.len(),
+        summary.failed.len()
+    );
+    for (i, idea, why) in &summary.refused {
+        eprintln!("  refused  #{} {idea:?}: {why}", i + 1);
+    }
+    for (i, idea, why) in &summary.failed {
+        eprintln!("  failed   #{} {idea:?}: {why}", i + 1);
+    }
+    if !summary.failed.is_empty() {
+        eprintln!(
+            "`mural batch {} --resume` tries the failed items again",
+            args.file.display()
+        );
+    }
+    Ok(if summary.complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {

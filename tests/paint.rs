@@ -380,8 +380,23 @@ fn bad_painting_input_exits_2() {
         (&["imagine", "a cat", "--size", "32x32"], "64 to 4096"),
         (
             &["imagine", "a cat", "--painter", "picasso"],
-            "available: sketch",
+            "use a kind (sketch, openai, a1111",
         ),
+        (
+            &["imagine", "a cat", "--painter", "openai"],
+            "set OPENAI_API_KEY",
+        ),
+        (
+            &["imagine", "a cat", "--painter", "stability"],
+            "set STABILITY_API_KEY",
+        ),
+        (
+            &["imagine", "a cat", "--painter", "runway"],
+            "set RUNWAYML_API_SECRET",
+        ),
+        (&["batch", "missing.txt"], "cannot read missing.txt"),
+        (&["batch", "notes.txt", "--resume"], "no unfinished batch"),
+        (&["batch", "notes.txt", "--target", "oil"], "unknown target"),
         (
             &["imagine", "a cat", "--out", "notes.txt/sub"],
             "cannot write to --out",

@@ -19,6 +19,18 @@ impl TestCommand {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mural"));
         cmd.args(args);
         cmd.env_remove("NO_COLOR");
+        // hermetic: no keys, endpoints or config from the machine running the tests
+        for var in [
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "STABILITY_API_KEY",
+            "RUNWAYML_API_SECRET",
+            "MURAL_CONFIG",
+            "MURAL_TOKEN",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("XDG_CONFIG_HOME", "/nonexistent/mural-test-config");
         TestCommand { cmd, stdin: None }
     }
 

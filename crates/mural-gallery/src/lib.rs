@@ -41,6 +41,27 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (run_id, idx)
     );
     CREATE INDEX images_run ON images(run_id);",
+    // 2: the batch journal: one row per batch, one per item, written before
+    // any work so a killed batch can resume with nothing lost or repeated
+    "CREATE TABLE batches (
+        id          INTEGER PRIMARY KEY,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        finished_at TEXT,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'incomplete')),
+        source      TEXT NOT NULL,
+        digest      TEXT NOT NULL,
+        options     TEXT NOT NULL
+    );
+    CREATE TABLE batch_items (
+        batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+        idx      INTEGER NOT NULL,
+        spec     TEXT NOT NULL,
+        status   TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'refused', 'failed')),
+        run_id   INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        error    TEXT,
+        PRIMARY KEY (batch_id, idx)
+    );
+    CREATE INDEX batches_source ON batches(source, digest);",
 ];
 
 /// The schema version this mural writes.
@@ -107,6 +128,29 @@ pub struct Run {
     pub recipe: Value,
     pub error: Option<String>,
     pub images: Vec<Image>,
+}
+
+/// One batch as journaled.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Batch {
+    pub id: i64,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub source: String,
+    pub digest: String,
+    pub options: Value,
+}
+
+/// One item of a batch: its resolved spec (idea, seed, size ...), where it
+/// stands, and the run that paints it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BatchItem {
+    pub index: usize,
+    pub spec: Value,
+    pub status: String,
+    pub run_id: Option<i64>,
+    pub error: Option<String>,
 }
 
 pub struct Gallery {
@@ -193,6 +237,117 @@ impl Gallery {
         self.conn.execute(
             "UPDATE runs SET status = ?2, error = ?3, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
             params![run_id, if error.is_some() { "failed" } else { "done" }, error],
+        )?;
+        Ok(())
+    }
+
+    /// Journals a batch and all its items (`pending`) in one transaction.
+    pub fn create_batch(
+        &mut self,
+        source: &str,
+        digest: &str,
+        options: &Value,
+        items: &[Value],
+    ) -> Result<i64, GalleryError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO batches (status, source, digest, options) VALUES ('running', ?1, ?2, ?3)",
+            params![source, digest, options.to_string()],
+        )?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO batch_items (batch_id, idx, spec, status) VALUES (?1, ?2, ?3, 'pending')",
+            )?;
+            for (i, spec) in items.iter().enumerate() {
+                stmt.execute(params![id, i as i64, spec.to_string()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn batch_row(r: &rusqlite::Row) -> rusqlite::Result<Batch> {
+        Ok(Batch {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            finished_at: r.get(2)?,
+            status: r.get(3)?,
+            source: r.get(4)?,
+            digest: r.get(5)?,
+            options: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or(Value::Null),
+        })
+    }
+
+    pub fn batch(&self, id: i64) -> Result<Option<Batch>, GalleryError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, created_at, finished_at, status, source, digest, options FROM batches WHERE id = ?1",
+                [id],
+                Self::batch_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest batch for this source that has not finished.
+    pub fn unfinished_batch(&self, source: &str) -> Result<Option<Batch>, GalleryError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, created_at, finished_at, status, source, digest, options FROM batches
+                 WHERE source = ?1 AND status != 'done' ORDER BY id DESC LIMIT 1",
+                [source],
+                Self::batch_row,
+            )
+            .optional()?)
+    }
+
+    pub fn batch_items(&self, batch_id: i64) -> Result<Vec<BatchItem>, GalleryError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT idx, spec, status, run_id, error FROM batch_items WHERE batch_id = ?1 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map([batch_id], |r| {
+            Ok(BatchItem {
+                index: r.get::<_, i64>(0)? as usize,
+                spec: serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or(Value::Null),
+                status: r.get(2)?,
+                run_id: r.get(3)?,
+                error: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks an item `running` under its run (before anything is painted).
+    pub fn start_item(&self, batch_id: i64, index: usize, run_id: i64) -> Result<(), GalleryError> {
+        self.conn.execute(
+            "UPDATE batch_items SET status = 'running', run_id = ?3, error = NULL WHERE batch_id = ?1 AND idx = ?2",
+            params![batch_id, index as i64, run_id],
+        )?;
+        Ok(())
+    }
+
+    /// Marks an item `done`, `refused` or `failed` (with the reason).
+    pub fn finish_item(
+        &self,
+        batch_id: i64,
+        index: usize,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), GalleryError> {
+        self.conn.execute(
+            "UPDATE batch_items SET status = ?3, error = ?4 WHERE batch_id = ?1 AND idx = ?2",
+            params![batch_id, index as i64, status, error],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a batch `done` (every item done or refused) or `incomplete`.
+    pub fn finish_batch(&self, batch_id: i64, complete: bool) -> Result<(), GalleryError> {
+        self.conn.execute(
+            "UPDATE batches SET status = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+            params![batch_id, if complete { "done" } else { "incomplete" }],
         )?;
         Ok(())
     }
@@ -356,6 +511,71 @@ mod tests {
         drop(g);
         let g = Gallery::open(&path).unwrap();
         assert_eq!(g.list(None, 10).unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_version_1_gallery_migrates_and_keeps_its_runs() {
+        let path = temp_db("v1");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute(
+                "INSERT INTO runs (status, idea, recipe) VALUES ('done', 'an old run', '{}')",
+                [],
+            )
+            .unwrap();
+        }
+        let mut g = Gallery::open(&path).unwrap();
+        assert_eq!(g.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(g.list(None, 10).unwrap()[0].idea, "an old run");
+        let b = g
+            .create_batch(
+                "ideas.txt",
+                "abc",
+                &serde_json::json!({}),
+                &[serde_json::json!({"idea": "x"})],
+            )
+            .unwrap();
+        assert_eq!(g.batch_items(b).unwrap()[0].status, "pending");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn the_batch_journal_tracks_items() {
+        let path = temp_db("journal");
+        let mut g = Gallery::open(&path).unwrap();
+        let items = [
+            serde_json::json!({"idea": "a"}),
+            serde_json::json!({"idea": "b"}),
+        ];
+        let b = g
+            .create_batch(
+                "/x/ideas.txt",
+                "d1",
+                &serde_json::json!({"painter": "sketch"}),
+                &items,
+            )
+            .unwrap();
+        assert_eq!(g.unfinished_batch("/x/ideas.txt").unwrap().unwrap().id, b);
+        let run = g
+            .start_run(&NewRun {
+                idea: "a",
+                recipe: &serde_json::json!({}),
+            })
+            .unwrap();
+        g.start_item(b, 0, run).unwrap();
+        g.finish_item(b, 0, "done", None).unwrap();
+        g.finish_item(b, 1, "refused", Some("content policy"))
+            .unwrap();
+        let it = g.batch_items(b).unwrap();
+        assert_eq!((it[0].status.as_str(), it[0].run_id), ("done", Some(run)));
+        assert_eq!(it[1].error.as_deref(), Some("content policy"));
+        g.finish_batch(b, true).unwrap();
+        assert!(g.unfinished_batch("/x/ideas.txt").unwrap().is_none());
+        assert_eq!(g.batch(b).unwrap().unwrap().status, "done");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -127,6 +127,8 @@ impl Painter for SketchPainter {
                     let png = render_png(&req.prompt, req.width, req.height, seed)?;
                     let mut params = serde_json::Map::new();
                     params.insert("sampler".into(), "sketch".into());
+                    params.insert("steps".into(), 1.into());
+                    params.insert("cfg_scale".into(), 0.into());
                     params.insert(
                         "note".into(),
                         "procedural storyboard sketch, not a neural image".into(),

@@ -29,9 +29,12 @@ impl A1111Painter {
         let base = p.base_url("http://127.0.0.1:7860".into())?;
         let auth = match &p.api_auth {
             Some(a) => {
-                let (u, pw) = a.split_once(':').ok_or_else(|| PaintError::InvalidRequest {
-                    message: "api_auth must be user:password, as A1111's --api-auth takes it".into(),
-                })?;
+                let (u, pw) = a
+                    .split_once(':')
+                    .ok_or_else(|| PaintError::InvalidRequest {
+                        message: "api_auth must be user:password, as A1111's --api-auth takes it"
+                            .into(),
+                    })?;
                 Some((u.to_string(), pw.to_string()))
             }
             None => None,
@@ -50,7 +53,10 @@ impl A1111Painter {
         })
     }
 
-    fn authed(&self, r: mural_http::reqwest::RequestBuilder) -> mural_http::reqwest::RequestBuilder {
+    fn authed(
+        &self,
+        r: mural_http::reqwest::RequestBuilder,
+    ) -> mural_http::reqwest::RequestBuilder {
         match &self.auth {
             Some((u, p)) => r.basic_auth(u, Some(p)),
             None => r,
@@ -61,34 +67,38 @@ impl A1111Painter {
     pub async fn models(&self) -> Result<Vec<(String, String)>, PaintError> {
         let url = format!("{}/sdapi/v1/sd-models", self.base);
         self.client
-            .fetch("sd-models", |h| self.authed(h.get(&url)), |r| {
-                if let Some(v) = self.client.classify(r) {
-                    return v;
-                }
-                let v = match r.json() {
-                    Ok(v) => v,
-                    Err(v) => return v.cast(),
-                };
-                match v.as_array() {
-                    Some(a) => Verdict::Done(
-                        a.iter()
-                            .filter_map(|m| {
-                                Some((
-                                    m.get("title")?.as_str()?.to_string(),
-                                    m.get("model_name")
-                                        .and_then(Value::as_str)
-                                        .unwrap_or_default()
-                                        .to_string(),
-                                ))
-                            })
-                            .collect(),
-                    ),
-                    None => Verdict::Retry {
-                        message: "sd-models did not return a list".into(),
-                        retry_after: None,
-                    },
-                }
-            })
+            .fetch(
+                "sd-models",
+                |h| self.authed(h.get(&url)),
+                |r| {
+                    if let Some(v) = self.client.classify(r) {
+                        return v;
+                    }
+                    let v = match r.json() {
+                        Ok(v) => v,
+                        Err(v) => return v.cast(),
+                    };
+                    match v.as_array() {
+                        Some(a) => Verdict::Done(
+                            a.iter()
+                                .filter_map(|m| {
+                                    Some((
+                                        m.get("title")?.as_str()?.to_string(),
+                                        m.get("model_name")
+                                            .and_then(Value::as_str)
+                                            .unwrap_or_default()
+                                            .to_string(),
+                                    ))
+                                })
+                                .collect(),
+                        ),
+                        None => Verdict::Retry {
+                            message: "sd-models did not return a list".into(),
+                            retry_after: None,
+                        },
+                    }
+                },
+            )
             .await
             .map_err(paint_error)
     }
@@ -102,9 +112,7 @@ impl A1111Painter {
         }
         let models = self.models().await?;
         let found = models.iter().find(|(title, name)| {
-            title == wanted
-                || name == wanted
-                || title.split(" [").next() == Some(wanted.as_str())
+            title == wanted || name == wanted || title.split(" [").next() == Some(wanted.as_str())
         });
         match found {
             Some((title, _)) => {
@@ -135,7 +143,9 @@ impl Painter for A1111Painter {
     }
 
     fn model(&self) -> &str {
-        self.model.as_deref().unwrap_or("(the server's current checkpoint)")
+        self.model
+            .as_deref()
+            .unwrap_or("(the server's current checkpoint)")
     }
 
     fn limits(&self) -> Limits {
@@ -154,7 +164,10 @@ impl Painter for A1111Painter {
         SourceType::TrainedAlgorithmicMedia
     }
 
-    fn paint<'a>(&'a self, req: &'a PaintRequest) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
+    fn paint<'a>(
+        &'a self,
+        req: &'a PaintRequest,
+    ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
         Box::pin(async move {
             let limits = self.limits();
             limits.check_size(req.width, req.height)?;
@@ -186,33 +199,41 @@ impl Painter for A1111Painter {
                 let url = format!("{}/sdapi/v1/txt2img", self.base);
                 let (images, info) = self
                     .client
-                    .call("txt2img", |h| self.authed(h.post(&url).json(&body)), |r| {
-                        if let Some(v) = self.client.classify(r) {
-                            return v;
-                        }
-                        let v = match r.json() {
-                            Ok(v) => v,
-                            Err(v) => return v.cast(),
-                        };
-                        let images: Vec<String> = v
-                            .get("images")
-                            .and_then(Value::as_array)
-                            .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
-                            .unwrap_or_default();
-                        if images.is_empty() {
-                            return Verdict::Retry {
-                                message: "the reply has no images".into(),
-                                retry_after: None,
+                    .call(
+                        "txt2img",
+                        |h| self.authed(h.post(&url).json(&body)),
+                        |r| {
+                            if let Some(v) = self.client.classify(r) {
+                                return v;
+                            }
+                            let v = match r.json() {
+                                Ok(v) => v,
+                                Err(v) => return v.cast(),
                             };
-                        }
-                        // `info` is JSON inside a string
-                        let info: Value = v
-                            .get("info")
-                            .and_then(Value::as_str)
-                            .and_then(|s| serde_json::from_str(s).ok())
-                            .unwrap_or(Value::Null);
-                        Verdict::Done((images, info))
-                    })
+                            let images: Vec<String> = v
+                                .get("images")
+                                .and_then(Value::as_array)
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(|i| i.as_str().map(str::to_string))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            if images.is_empty() {
+                                return Verdict::Retry {
+                                    message: "the reply has no images".into(),
+                                    retry_after: None,
+                                };
+                            }
+                            // `info` is JSON inside a string
+                            let info: Value = v
+                                .get("info")
+                                .and_then(Value::as_str)
+                                .and_then(|s| serde_json::from_str(s).ok())
+                                .unwrap_or(Value::Null);
+                            Verdict::Done((images, info))
+                        },
+                    )
                     .await
                     .map_err(paint_error)?;
                 let seeds: Vec<u64> = info
@@ -228,9 +249,21 @@ impl Painter for A1111Painter {
                     let bytes = decode_b64(b64).map_err(fail)?;
                     let (png, width, height) = super::to_png(&bytes).map_err(fail)?;
                     let mut params = Map::new();
-                    params.insert("steps".into(), json!(info.get("steps").cloned().unwrap_or(json!(self.steps))));
-                    params.insert("sampler".into(), json!(s("sampler_name").unwrap_or_else(|| self.sampler.clone())));
-                    params.insert("cfg_scale".into(), json!(info.get("cfg_scale").cloned().unwrap_or(json!(self.cfg_scale))));
+                    params.insert(
+                        "steps".into(),
+                        json!(info.get("steps").cloned().unwrap_or(json!(self.steps))),
+                    );
+                    params.insert(
+                        "sampler".into(),
+                        json!(s("sampler_name").unwrap_or_else(|| self.sampler.clone())),
+                    );
+                    params.insert(
+                        "cfg_scale".into(),
+                        json!(info
+                            .get("cfg_scale")
+                            .cloned()
+                            .unwrap_or(json!(self.cfg_scale))),
+                    );
                     params.insert("scheduler".into(), json!(self.scheduler));
                     if let Some(m) = s("sd_model_name").or_else(|| checkpoint.clone()) {
                         params.insert("model".into(), json!(m));

@@ -110,17 +110,25 @@ impl ComfyPainter {
                     message: format!("ComfyUI workflow {}: {why}", path.display()),
                 };
                 let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-                let v: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
+                let v: Value =
+                    serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
                 if v.get("nodes").is_some_and(Value::is_array) {
                     return Err(bad(
                         "this is the UI format; export it with \"Save (API Format)\"".into(),
                     ));
                 }
-                if !v.as_object().is_some_and(|o| o.values().all(|n| n.get("class_type").is_some())) {
-                    return Err(bad("not an API-format graph (every node needs class_type)".into()));
+                if !v
+                    .as_object()
+                    .is_some_and(|o| o.values().all(|n| n.get("class_type").is_some()))
+                {
+                    return Err(bad(
+                        "not an API-format graph (every node needs class_type)".into()
+                    ));
                 }
                 if !mentions(&v, "{{prompt}}") {
-                    return Err(bad("no {{prompt}} placeholder; put it in a text input".into()));
+                    return Err(bad(
+                        "no {{prompt}} placeholder; put it in a text input".into()
+                    ));
                 }
                 Some(v)
             }
@@ -154,21 +162,29 @@ impl ComfyPainter {
         let url = format!("{}/object_info/CheckpointLoaderSimple", self.base);
         let list: Vec<String> = self
             .client
-            .fetch("object_info", |h| h.get(&url), |r| {
-                if let Some(v) = self.client.classify(r) {
-                    return v;
-                }
-                let v = match r.json() {
-                    Ok(v) => v,
-                    Err(v) => return v.cast(),
-                };
-                let names = v
-                    .pointer("/CheckpointLoaderSimple/input/required/ckpt_name/0")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-                    .unwrap_or_default();
-                Verdict::Done(names)
-            })
+            .fetch(
+                "object_info",
+                |h| h.get(&url),
+                |r| {
+                    if let Some(v) = self.client.classify(r) {
+                        return v;
+                    }
+                    let v = match r.json() {
+                        Ok(v) => v,
+                        Err(v) => return v.cast(),
+                    };
+                    let names = v
+                        .pointer("/CheckpointLoaderSimple/input/required/ckpt_name/0")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|s| s.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Verdict::Done(names)
+                },
+            )
             .await
             .map_err(paint_error)?;
         let first = list.into_iter().next().ok_or_else(|| PaintError::InvalidRequest {
@@ -181,7 +197,12 @@ impl ComfyPainter {
         Ok(first)
     }
 
-    async fn one(&self, req: &PaintRequest, seed: u64, ckpt: &str) -> Result<Vec<Painted>, PaintError> {
+    async fn one(
+        &self,
+        req: &PaintRequest,
+        seed: u64,
+        ckpt: &str,
+    ) -> Result<Vec<Painted>, PaintError> {
         let graph = fill(
             self.workflow.as_ref().unwrap_or(&builtin_graph()),
             &Fill {
@@ -202,25 +223,34 @@ impl ComfyPainter {
         let service = self.client.service();
         let prompt_id: String = self
             .client
-            .call("queue the prompt", |h| h.post(&url).json(&body), |r| {
-                if let Some(v) = self.client.classify(r) {
-                    return v;
-                }
-                let v = match r.json() {
-                    Ok(v) => v,
-                    Err(v) => return v.cast(),
-                };
-                if let Some(m) = mural_http::error_message(&v).filter(|_| v.get("error").is_some()) {
-                    return Verdict::Fail(mural_http::HttpError::new(mural_http::Kind::InvalidRequest, m));
-                }
-                match v.get("prompt_id").and_then(Value::as_str) {
-                    Some(id) => Verdict::Done(id.to_string()),
-                    None => Verdict::Retry {
-                        message: "the reply has no prompt_id".into(),
-                        retry_after: None,
-                    },
-                }
-            })
+            .call(
+                "queue the prompt",
+                |h| h.post(&url).json(&body),
+                |r| {
+                    if let Some(v) = self.client.classify(r) {
+                        return v;
+                    }
+                    let v = match r.json() {
+                        Ok(v) => v,
+                        Err(v) => return v.cast(),
+                    };
+                    if let Some(m) =
+                        mural_http::error_message(&v).filter(|_| v.get("error").is_some())
+                    {
+                        return Verdict::Fail(mural_http::HttpError::new(
+                            mural_http::Kind::InvalidRequest,
+                            m,
+                        ));
+                    }
+                    match v.get("prompt_id").and_then(Value::as_str) {
+                        Some(id) => Verdict::Done(id.to_string()),
+                        None => Verdict::Retry {
+                            message: "the reply has no prompt_id".into(),
+                            retry_after: None,
+                        },
+                    }
+                },
+            )
             .await
             .map_err(paint_error)?;
 
@@ -230,20 +260,28 @@ impl ComfyPainter {
         let entry = loop {
             let h: Option<Value> = self
                 .client
-                .fetch("history", |h| h.get(&hist_url), |r| {
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    match r.json() {
-                        Ok(v) => Verdict::Done(v.get(&prompt_id).cloned()),
-                        Err(v) => v.cast(),
-                    }
-                })
+                .fetch(
+                    "history",
+                    |h| h.get(&hist_url),
+                    |r| {
+                        if let Some(v) = self.client.classify(r) {
+                            return v;
+                        }
+                        match r.json() {
+                            Ok(v) => Verdict::Done(v.get(&prompt_id).cloned()),
+                            Err(v) => v.cast(),
+                        }
+                    },
+                )
                 .await
                 .map_err(paint_error)?;
             if let Some(e) = h {
-                let done = e.pointer("/status/completed").and_then(Value::as_bool).unwrap_or(true);
-                let failed = e.pointer("/status/status_str").and_then(Value::as_str) == Some("error");
+                let done = e
+                    .pointer("/status/completed")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+                let failed =
+                    e.pointer("/status/status_str").and_then(Value::as_str) == Some("error");
                 if failed || done {
                     break e;
                 }
@@ -284,11 +322,21 @@ impl ComfyPainter {
         let mut files = Vec::new();
         if let Some(outputs) = entry.get("outputs").and_then(Value::as_object) {
             for node in outputs.values() {
-                for img in node.get("images").and_then(Value::as_array).into_iter().flatten() {
+                for img in node
+                    .get("images")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if img.get("type").and_then(Value::as_str) == Some("temp") {
                         continue; // previews
                     }
-                    let s = |k: &str| img.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                    let s = |k: &str| {
+                        img.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
                     files.push((s("filename"), s("subfolder"), s("type")));
                 }
             }
@@ -303,18 +351,29 @@ impl ComfyPainter {
             let view = format!("{}/view", self.base);
             let (png, width, height) = self
                 .client
-                .fetch("view", |h| {
-                    h.get(&view).query(&[
-                        ("filename", filename.as_str()),
-                        ("subfolder", subfolder.as_str()),
-                        ("type", if kind.is_empty() { "output" } else { kind.as_str() }),
-                    ])
-                }, |r| {
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    image_verdict(&r.body)
-                })
+                .fetch(
+                    "view",
+                    |h| {
+                        h.get(&view).query(&[
+                            ("filename", filename.as_str()),
+                            ("subfolder", subfolder.as_str()),
+                            (
+                                "type",
+                                if kind.is_empty() {
+                                    "output"
+                                } else {
+                                    kind.as_str()
+                                },
+                            ),
+                        ])
+                    },
+                    |r| {
+                        if let Some(v) = self.client.classify(r) {
+                            return v;
+                        }
+                        image_verdict(&r.body)
+                    },
+                )
                 .await
                 .map_err(paint_error)?;
             let mut params = Map::new();
@@ -346,7 +405,9 @@ impl Painter for ComfyPainter {
     }
 
     fn model(&self) -> &str {
-        self.model.as_deref().unwrap_or("(the server's first checkpoint)")
+        self.model
+            .as_deref()
+            .unwrap_or("(the server's first checkpoint)")
     }
 
     fn limits(&self) -> Limits {
@@ -366,7 +427,10 @@ impl Painter for ComfyPainter {
         SourceType::TrainedAlgorithmicMedia
     }
 
-    fn paint<'a>(&'a self, req: &'a PaintRequest) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
+    fn paint<'a>(
+        &'a self,
+        req: &'a PaintRequest,
+    ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
         Box::pin(async move {
             let limits = self.limits();
             limits.check_size(req.width, req.height)?;

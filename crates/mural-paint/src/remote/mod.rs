@@ -22,7 +22,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The kinds of painter this build knows, built in first.
-pub const KINDS: &[&str] = &["sketch", "openai", "a1111", "comfyui", "stability", "runway"];
+pub const KINDS: &[&str] = &[
+    "sketch",
+    "openai",
+    "a1111",
+    "comfyui",
+    "stability",
+    "runway",
+];
 
 /// A painter profile (`[painters.NAME]` in `mural.toml`).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -205,9 +212,7 @@ pub fn to_png(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), String> {
 }
 
 /// A whole reply's image bytes, or a retry if they are cut off or garbled.
-pub(crate) fn image_verdict(
-    bytes: &[u8],
-) -> mural_http::Verdict<(Vec<u8>, u32, u32)> {
+pub(crate) fn image_verdict(bytes: &[u8]) -> mural_http::Verdict<(Vec<u8>, u32, u32)> {
     match to_png(bytes) {
         Ok(v) => mural_http::Verdict::Done(v),
         Err(message) => mural_http::Verdict::Retry {

@@ -75,7 +75,10 @@ impl OpenAiPainter {
         b.insert("model".into(), json!(self.model));
         b.insert("prompt".into(), json!(req.prompt));
         b.insert("n".into(), json!(n));
-        b.insert("size".into(), json!(format!("{}x{}", req.width, req.height)));
+        b.insert(
+            "size".into(),
+            json!(format!("{}x{}", req.width, req.height)),
+        );
         match fam {
             Family::GptImage => {
                 b.insert("output_format".into(), json!("png"));
@@ -93,7 +96,12 @@ impl OpenAiPainter {
         Value::Object(b)
     }
 
-    async fn call(&self, req: &PaintRequest, n: usize, first_seed: u64) -> Result<Vec<Painted>, PaintError> {
+    async fn call(
+        &self,
+        req: &PaintRequest,
+        n: usize,
+        first_seed: u64,
+    ) -> Result<Vec<Painted>, PaintError> {
         let body = self.body(req, n);
         let url = format!("{}/images/generations", self.base);
         let items: Vec<(Option<String>, Option<String>, Option<String>)> = self
@@ -124,7 +132,8 @@ impl OpenAiPainter {
                     Verdict::Done(
                         data.iter()
                             .map(|d| {
-                                let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+                                let s =
+                                    |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
                                 (s("b64_json"), s("url"), s("revised_prompt"))
                             })
                             .collect(),
@@ -152,12 +161,16 @@ impl OpenAiPainter {
                 // a server that ignored response_format: fetch the URL
                 (None, Some(u)) => self
                     .client
-                    .fetch("download the image", |h| h.get(&u), |r| {
-                        if let Some(v) = self.client.classify(r) {
-                            return v;
-                        }
-                        image_verdict(&r.body)
-                    })
+                    .fetch(
+                        "download the image",
+                        |h| h.get(&u),
+                        |r| {
+                            if let Some(v) = self.client.classify(r) {
+                                return v;
+                            }
+                            image_verdict(&r.body)
+                        },
+                    )
                     .await
                     .map_err(paint_error)?,
                 (None, None) => {
@@ -233,7 +246,10 @@ impl Painter for OpenAiPainter {
         SourceType::TrainedAlgorithmicMedia
     }
 
-    fn paint<'a>(&'a self, req: &'a PaintRequest) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
+    fn paint<'a>(
+        &'a self,
+        req: &'a PaintRequest,
+    ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
         Box::pin(async move {
             let limits = self.limits();
             limits.check_size(req.width, req.height)?;

@@ -53,8 +53,12 @@ impl RunwayPainter {
         })
     }
 
-    fn authed(&self, r: mural_http::reqwest::RequestBuilder) -> mural_http::reqwest::RequestBuilder {
-        r.bearer_auth(&self.key).header("X-Runway-Version", API_VERSION)
+    fn authed(
+        &self,
+        r: mural_http::reqwest::RequestBuilder,
+    ) -> mural_http::reqwest::RequestBuilder {
+        r.bearer_auth(&self.key)
+            .header("X-Runway-Version", API_VERSION)
     }
 
     async fn one(&self, req: &PaintRequest, seed: u64) -> Result<Vec<Painted>, PaintError> {
@@ -69,21 +73,25 @@ impl RunwayPainter {
         let url = format!("{}/v1/text_to_image", self.base);
         let id: String = self
             .client
-            .call("text_to_image", |h| self.authed(h.post(&url).json(&body)), |r| {
-                if let Some(v) = self.client.classify(r) {
-                    return v;
-                }
-                match r.json() {
-                    Ok(v) => match v.get("id").and_then(Value::as_str) {
-                        Some(id) => Verdict::Done(id.to_string()),
-                        None => Verdict::Retry {
-                            message: "the reply has no task id".into(),
-                            retry_after: None,
+            .call(
+                "text_to_image",
+                |h| self.authed(h.post(&url).json(&body)),
+                |r| {
+                    if let Some(v) = self.client.classify(r) {
+                        return v;
+                    }
+                    match r.json() {
+                        Ok(v) => match v.get("id").and_then(Value::as_str) {
+                            Some(id) => Verdict::Done(id.to_string()),
+                            None => Verdict::Retry {
+                                message: "the reply has no task id".into(),
+                                retry_after: None,
+                            },
                         },
-                    },
-                    Err(v) => v.cast(),
-                }
-            })
+                        Err(v) => v.cast(),
+                    }
+                },
+            )
             .await
             .map_err(paint_error)?;
         let task_url = format!("{}/v1/tasks/{id}", self.base);
@@ -91,23 +99,37 @@ impl RunwayPainter {
         let task = loop {
             let t: Value = self
                 .client
-                .fetch("task status", |h| self.authed(h.get(&task_url)), |r| {
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    match r.json() {
-                        Ok(v) => Verdict::Done(v),
-                        Err(v) => v.cast(),
-                    }
-                })
+                .fetch(
+                    "task status",
+                    |h| self.authed(h.get(&task_url)),
+                    |r| {
+                        if let Some(v) = self.client.classify(r) {
+                            return v;
+                        }
+                        match r.json() {
+                            Ok(v) => Verdict::Done(v),
+                            Err(v) => v.cast(),
+                        }
+                    },
+                )
                 .await
                 .map_err(paint_error)?;
             match t.get("status").and_then(Value::as_str).unwrap_or("") {
                 "SUCCEEDED" => break t,
                 "FAILED" => {
-                    let why = t.get("failure").and_then(Value::as_str).unwrap_or("the task failed");
+                    let why = t
+                        .get("failure")
+                        .and_then(Value::as_str)
+                        .unwrap_or("the task failed");
                     let code = t.get("failureCode").and_then(Value::as_str).unwrap_or("");
-                    let message = format!("{service}: task {id}: {why}{}", if code.is_empty() { String::new() } else { format!(" ({code})") });
+                    let message = format!(
+                        "{service}: task {id}: {why}{}",
+                        if code.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({code})")
+                        }
+                    );
                     return Err(if code.starts_with("SAFETY") {
                         PaintError::Refused { reason: message }
                     } else {
@@ -123,7 +145,10 @@ impl RunwayPainter {
             }
             if started.elapsed() > self.max_wait {
                 return Err(PaintError::Unavailable {
-                    message: format!("{service}: task {id} did not finish within {:.0}s (raise max_wait_s)", self.max_wait.as_secs_f64()),
+                    message: format!(
+                        "{service}: task {id} did not finish within {:.0}s (raise max_wait_s)",
+                        self.max_wait.as_secs_f64()
+                    ),
                     retry_after_ms: None,
                 });
             }
@@ -132,7 +157,11 @@ impl RunwayPainter {
         let urls: Vec<String> = task
             .get("output")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         if urls.is_empty() {
             return Err(PaintError::Failed {
@@ -144,12 +173,16 @@ impl RunwayPainter {
             // output URLs are pre-signed: no key goes with them
             let (png, width, height) = self
                 .client
-                .fetch("download the image", |h| h.get(u), |r| {
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    image_verdict(&r.body)
-                })
+                .fetch(
+                    "download the image",
+                    |h| h.get(u),
+                    |r| {
+                        if let Some(v) = self.client.classify(r) {
+                            return v;
+                        }
+                        image_verdict(&r.body)
+                    },
+                )
                 .await
                 .map_err(paint_error)?;
             let mut params = Map::new();
@@ -181,7 +214,9 @@ impl Painter for RunwayPainter {
     fn limits(&self) -> Limits {
         Limits {
             max_n: 1,
-            sizes: Sizes::Fixed { sizes: RATIOS.to_vec() },
+            sizes: Sizes::Fixed {
+                sizes: RATIOS.to_vec(),
+            },
             max_prompt_chars: Some(1000),
         }
     }
@@ -190,7 +225,10 @@ impl Painter for RunwayPainter {
         SourceType::TrainedAlgorithmicMedia
     }
 
-    fn paint<'a>(&'a self, req: &'a PaintRequest) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
+    fn paint<'a>(
+        &'a self,
+        req: &'a PaintRequest,
+    ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
         Box::pin(async move {
             let limits = self.limits();
             limits.check_size(req.width, req.height)?;

@@ -85,7 +85,10 @@ impl Painter for StabilityPainter {
         SourceType::TrainedAlgorithmicMedia
     }
 
-    fn paint<'a>(&'a self, req: &'a PaintRequest) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
+    fn paint<'a>(
+        &'a self,
+        req: &'a PaintRequest,
+    ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
         Box::pin(async move {
             let limits = self.limits();
             limits.check_size(req.width, req.height)?;
