@@ -258,6 +258,8 @@ fn paint_one(
     let painter = build_painter(profile)?;
     check_item(spec, painter.as_ref(), label)?;
     writable_dir(out)?;
+    // the gallery records absolute paths, good from any directory
+    let out = &std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
     let gallery = open_gallery()?;
     let studio = Studio {
         gallery: &gallery,
@@ -318,7 +320,12 @@ fn paint_one(
                 PaintItemError::Fatal(f) => f.to_string(),
             };
             gallery.finish_run(run_id, Some(&msg))?;
-            Err(anyhow::anyhow!(msg))
+            // a request the service rejected as wrong (size, checkpoint,
+            // key) is bad input: exit 2
+            Err(match e {
+                PaintItemError::Item(mural_pipeline::ItemError::Invalid(_)) => usage(msg),
+                _ => anyhow::anyhow!(msg),
+            })
         }
     }
 }

@@ -3,6 +3,8 @@
 mod util;
 
 mod cli;
+mod fakes;
 mod invariants;
 mod paint;
+mod painters;
 mod snapshots;

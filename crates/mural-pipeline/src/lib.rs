@@ -99,7 +99,9 @@ impl From<PaintError> for ItemError {
     fn from(e: PaintError) -> Self {
         match e {
             PaintError::Refused { reason } => ItemError::Refused(reason),
-            PaintError::InvalidRequest { message } => ItemError::Invalid(message),
+            PaintError::InvalidRequest { message } | PaintError::Auth { message } => {
+                ItemError::Invalid(message)
+            }
             e => ItemError::Failed(e.to_string()),
         }
     }

@@ -55,6 +55,8 @@ pub struct Profile {
     pub timeout_s: Option<f64>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
+    /// Milliseconds before the first retry (doubling after each).
+    pub backoff_ms: Option<u64>,
     /// Seconds to wait for a queued job (ComfyUI, Runway) to finish.
     pub max_wait_s: Option<f64>,
     /// Milliseconds between status polls (ComfyUI, Runway).
@@ -87,6 +89,10 @@ impl Profile {
         }
         if let Some(r) = self.max_retries {
             p.max_retries = r;
+        }
+        if let Some(b) = self.backoff_ms {
+            p.initial_backoff = Duration::from_millis(b);
+            p.max_backoff = p.max_backoff.max(p.initial_backoff);
         }
         p
     }
