@@ -647,10 +647,8 @@ async fn comfy_prompt(State(fake): State<Arc<Fake>>, body: Bytes) -> Response {
                     return comfy_invalid(&fake, id, class, "Value smaller than min", "width");
                 }
             }
-            "CLIPTextEncode" => {
-                if inputs["text"].as_str().is_none_or(|t| t.contains("{{")) {
-                    return comfy_invalid(&fake, id, class, "Required input is missing", "text");
-                }
+            "CLIPTextEncode" if inputs["text"].as_str().is_none_or(|t| t.contains("{{")) => {
+                return comfy_invalid(&fake, id, class, "Required input is missing", "text");
             }
             "SaveImage" => has_output = true,
             "" => return comfy_invalid(&fake, id, "?", "missing class_type", ""),
@@ -891,7 +889,7 @@ fn runway_headers_ok(h: &HeaderMap) -> Result<(), Response> {
 
 async fn runway_create(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = runway_headers_ok(&headers) {
-        return r;
+        return *r;
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return runway_error(StatusCode::BAD_REQUEST, "invalid JSON");
@@ -928,7 +926,7 @@ async fn runway_task(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = runway_headers_ok(&headers) {
-        return r;
+        return *r;
     }
     let base = fake.base.lock().unwrap().clone();
     let mut jobs = fake.jobs.lock().unwrap();
