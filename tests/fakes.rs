@@ -874,15 +874,18 @@ fn runway_error(status: StatusCode, error: &str) -> Response {
     (status, Json(json!({"error": error}))).into_response()
 }
 
-fn runway_headers_ok(h: &HeaderMap) -> Result<(), Response> {
+fn runway_headers_ok(h: &HeaderMap) -> Result<(), Box<Response>> {
     if bearer_ok(h).is_err() {
-        return Err(runway_error(StatusCode::UNAUTHORIZED, "Invalid API secret"));
+        return Err(Box::new(runway_error(
+            StatusCode::UNAUTHORIZED,
+            "Invalid API secret",
+        )));
     }
     if h.get("x-runway-version").and_then(|v| v.to_str().ok()) != Some("2024-11-06") {
-        return Err(runway_error(
+        return Err(Box::new(runway_error(
             StatusCode::BAD_REQUEST,
             "X-Runway-Version header is missing or invalid",
-        ));
+        )));
     }
     Ok(())
 }
