@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub const KEY: &str = "sk-test-LEAKCHECK-4f9c2a7e1b";
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Fault {
     /// 429 with `retry-after: 1`.
     RateLimited,
@@ -71,7 +71,7 @@ impl Fake {
         let p = self.pattern.lock().unwrap();
         p.0.iter()
             .find(|(every, at, _)| k % every == *at)
-            .map(|(_, _, f)| f.clone())
+            .map(|(_, _, f)| *f)
     }
 
     /// Requests to `path` (any method).
@@ -398,6 +398,19 @@ async fn openai_generate(
             );
         }
     }
+    if prompt.contains("echo the key") {
+        // a careless server that puts the credential in its error text
+        let sent = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return openai_error(
+            StatusCode::BAD_REQUEST,
+            &format!("cannot paint this with credential {sent}"),
+            None,
+            None,
+        );
+    }
     if take_refusal(&fake) {
         return openai_error(
             StatusCode::BAD_REQUEST,
@@ -413,7 +426,7 @@ async fn openai_generate(
     let url_mode = v["response_format"].as_str() == Some("url");
     let data: Vec<Value> = (0..n)
         .map(|i| {
-            let img = png(w / 16, h / 16, i + prompt.len() as u64);
+            let img = png(w, h, i + prompt.len() as u64);
             let mut d = if url_mode {
                 let name = format!("img-{}-{i}.png", fake.counter.load(Ordering::SeqCst));
                 fake.jobs

@@ -49,6 +49,15 @@ impl TestCommand {
         self
     }
 
+    /// Starts mural without waiting (output discarded), e.g. to kill it.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
+        self.cmd.spawn().expect("spawn mural")
+    }
+
     pub fn run(mut self) -> Ran {
         use std::io::Write;
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
