@@ -196,6 +196,21 @@ impl Gate {
     }
 }
 
+/// The concurrency limit and rate limiter on their own, for backends that
+/// are not HTTP (and for tests and benches of what sits above them).
+pub struct Limiter(Gate);
+
+impl Limiter {
+    pub fn new(limit: Limit) -> Limiter {
+        Limiter(Gate::new(limit))
+    }
+
+    /// Waits for a slot; hold the returned permit while the work runs.
+    pub async fn enter(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.0.enter(true).await
+    }
+}
+
 struct Inner {
     http: reqwest::Client,
     policy: Policy,
