@@ -111,7 +111,6 @@ fn run(items: usize, painter: &FakePainter, concurrency: usize, tag: &str) -> Du
         .unwrap();
     let took = t.elapsed();
     assert_eq!(summary.done, specs.len());
-    drop(studio);
     drop(gallery);
     let _ = std::fs::remove_dir_all(&dir);
     took
