@@ -404,3 +404,36 @@ fn the_api_key_appears_nowhere_mural_writes() {
         .get("authorization")
         .is_some_and(|v| v.to_str().unwrap().ends_with(KEY))));
 }
+
+#[test]
+fn the_profile_rate_limit_paces_a_batch() {
+    let s = fakes::openai();
+    let dir = setup("batch-rate", "rate_per_minute = 600\n"); // one per 100 ms
+    std::fs::write(
+        dir.0.join("ideas.txt"),
+        "a\nb\nc\nd\ne\nf\n".replace(|c: char| c.is_alphabetic(), "a red fox"),
+    )
+    .unwrap();
+    let t = Instant::now();
+    let r = mural(
+        &dir,
+        &s,
+        &[
+            "batch",
+            "ideas.txt",
+            "--painter",
+            "oa",
+            "--size",
+            "256x256",
+            "--concurrency",
+            "6",
+        ],
+    )
+    .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        t.elapsed() >= Duration::from_millis(500),
+        "6 requests at 600/min take at least 0.5 s: {:?}",
+        t.elapsed()
+    );
+}
