@@ -68,6 +68,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Expand a prompt template (dynamicprompts syntax): random picks, or every combination.
+    Template(crate::template::TemplateArgs),
     /// Browse, export and prune the gallery of runs.
     #[command(subcommand)]
     Gallery(crate::paint::GalleryCommand),
@@ -95,6 +97,8 @@ struct WriteArgs {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    template: crate::template::TemplateFlag,
 }
 
 #[derive(Args)]
@@ -146,6 +150,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Rerun { id, out, json } => crate::paint::rerun_cmd(id, &out, json),
         Command::Info { file, json } => crate::paint::info_cmd(&file, json),
         Command::Gallery(cmd) => crate::paint::gallery_cmd(cmd),
+        Command::Template(args) => crate::template::template_cmd(args),
     }
 }
 
@@ -218,6 +223,7 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
             )));
         }
     };
+    let ideas = crate::template::ideas(&args.template, &ideas)?;
     let seed = args.seed.unwrap_or_else(random_seed);
     let writer = BuiltinWriter;
     let stdout = std::io::stdout();
@@ -226,14 +232,19 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
     let mut all: Vec<Vec<Written>> = Vec::new();
     for idea in &ideas {
         let req = WriteRequest {
-            idea: idea.clone(),
+            idea: idea.prompt.clone(),
             target,
             n: args.n,
             seed,
             style: args.style.clone(),
             vary,
         };
-        all.push(writer.write(&req)?);
+        let mut written = writer.write(&req)?;
+        for w in &mut written {
+            w.negative_prompt =
+                crate::template::with_negative(&w.negative_prompt, &idea.negative_prompt);
+        }
+        all.push(written);
     }
     for written in all {
         for w in written {

@@ -57,6 +57,8 @@ pub struct ImagineArgs {
     /// One JSON object per image.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub template: crate::template::TemplateFlag,
 }
 
 #[derive(Args)]
@@ -92,6 +94,8 @@ pub struct BatchArgs {
     /// Continue this file's unfinished batch from its journal.
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub template: crate::template::TemplateFlag,
 }
 
 #[derive(Subcommand)]
@@ -235,16 +239,25 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
         .target
         .unwrap_or_else(|| config::default_target(&profile).to_string());
     let (width, height) = mural_paint::parse_size(&args.size).map_err(usage)?;
-    let spec = ItemSpec {
-        idea: args.idea,
-        target: parse_target(&target)?.name().to_string(),
-        style: args.style,
-        n: args.n,
-        seed: args.seed.unwrap_or_else(random_seed),
-        width,
-        height,
-    };
-    paint_one(&spec, &label, &profile, None, &args.out, args.json)
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let target = parse_target(&target)?.name().to_string();
+    let ideas = crate::template::ideas(&args.template, std::slice::from_ref(&args.idea))?;
+    // each expansion of a template is its own run; seeds do not overlap
+    let mut code = ExitCode::SUCCESS;
+    for (j, idea) in ideas.into_iter().enumerate() {
+        let spec = ItemSpec {
+            idea: idea.prompt,
+            target: target.clone(),
+            style: args.style.clone(),
+            n: args.n,
+            seed: seed.wrapping_add((j * args.n) as u64),
+            width,
+            height,
+            negative: idea.negative_prompt,
+        };
+        code = paint_one(&spec, &label, &profile, None, &args.out, args.json)?;
+    }
+    Ok(code)
 }
 
 fn paint_one(
@@ -346,6 +359,7 @@ pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
         seed: v["seed"].as_u64().ok_or_else(bad)?,
         width: v["width"].as_u64().ok_or_else(bad)? as u32,
         height: v["height"].as_u64().ok_or_else(bad)? as u32,
+        negative: v["negative"].as_str().unwrap_or_default().to_string(),
     };
     let label = v["painter"].as_str().ok_or_else(bad)?;
     let model = v["model"].as_str().filter(|m| !m.starts_with('('));
@@ -414,8 +428,30 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             height,
             seed: args.seed.unwrap_or_else(random_seed),
         };
-        let items = batch::parse(&text, &defaults, mural_paint::parse_size)
+        let mut items = batch::parse(&text, &defaults, mural_paint::parse_size)
             .map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
+        if args.template.template {
+            // every line is a template: one item per expansion
+            let w = crate::template::load_wildcards(&args.template.wildcards)?;
+            let mut expanded = Vec::new();
+            for it in items {
+                let ideas = crate::template::expand_idea(&it.idea, &w)
+                    .map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
+                for (j, e) in ideas
+                    .into_iter()
+                    .filter(|e| !e.prompt.trim().is_empty())
+                    .enumerate()
+                {
+                    expanded.push(ItemSpec {
+                        idea: e.prompt,
+                        negative: e.negative_prompt,
+                        seed: it.seed.wrapping_add((j * it.n) as u64),
+                        ..it.clone()
+                    });
+                }
+            }
+            items = expanded;
+        }
         let painter = build_painter(&profile)?;
         for (i, it) in items.iter().enumerate() {
             check_item(it, painter.as_ref(), &label)

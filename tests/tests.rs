@@ -9,3 +9,4 @@ mod invariants;
 mod paint;
 mod painters;
 mod snapshots;
+mod templates;

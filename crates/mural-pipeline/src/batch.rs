@@ -53,6 +53,7 @@ pub fn parse(
             seed: next_seed,
             width: d.width,
             height: d.height,
+            negative: String::new(),
         };
         if line.starts_with('{') {
             let v: Value = serde_json::from_str(line)

@@ -35,6 +35,9 @@ pub struct ItemSpec {
     pub seed: u64,
     pub width: u32,
     pub height: u32,
+    /// Added to every written negative prompt (a template's tied negatives).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub negative: String,
 }
 
 impl ItemSpec {
@@ -165,6 +168,7 @@ impl Studio<'_> {
             "width": spec.width,
             "height": spec.height,
             "rerun_of": rerun_of,
+            "negative": spec.negative,
             "mural_version": env!("CARGO_PKG_VERSION"),
         })
     }

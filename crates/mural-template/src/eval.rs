@@ -803,12 +803,12 @@ fn ordered_picks(counts: &[u128], min: usize, max: usize) -> u128 {
     }
     let mut total: u128 = 0;
     let mut fact: u128 = 1;
-    for k in 0..=max {
+    for (k, ek) in e.iter().enumerate().take(max + 1) {
         if k > 0 {
             fact = fact.saturating_mul(k as u128);
         }
         if k >= min {
-            total = total.saturating_add(e[k].saturating_mul(fact));
+            total = total.saturating_add(ek.saturating_mul(fact));
         }
     }
     total
