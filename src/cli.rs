@@ -68,6 +68,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the local web studio and the OpenAI-compatible API.
+    Serve(crate::serve::ServeArgs),
     /// Expand a prompt template (dynamicprompts syntax): random picks, or every combination.
     Template(crate::template::TemplateArgs),
     /// Browse, export and prune the gallery of runs.
@@ -151,6 +153,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Info { file, json } => crate::paint::info_cmd(&file, json),
         Command::Gallery(cmd) => crate::paint::gallery_cmd(cmd),
         Command::Template(args) => crate::template::template_cmd(args),
+        Command::Serve(args) => crate::serve::serve_cmd(args),
     }
 }
 

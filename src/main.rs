@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod paint;
+mod serve;
 mod template;
 
 use std::process::ExitCode;

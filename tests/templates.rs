@@ -13,16 +13,16 @@ fn wildcards() -> String {
 
 /// The corpus agrees with dynamicprompts 0.31, prompt for prompt and in
 /// order. Needs a Python with `dynamicprompts==0.31.0` and `pyyaml` in
-/// `MURAL_DYNAMICPROMPTS_PYTHON` (`.ci/run` sets one up); skipped without
+/// `MURAL_TEST_PYTHON` (`.ci/run` sets one up); skipped without
 /// it, except under CI where it must run.
 #[test]
 fn combinatorial_mode_matches_dynamicprompts() {
-    let Some(python) = std::env::var_os("MURAL_DYNAMICPROMPTS_PYTHON") else {
+    let Some(python) = std::env::var_os("MURAL_TEST_PYTHON") else {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must run the dynamicprompts comparison: set MURAL_DYNAMICPROMPTS_PYTHON"
+            "CI must run the dynamicprompts comparison: set MURAL_TEST_PYTHON"
         );
-        eprintln!("skipped: set MURAL_DYNAMICPROMPTS_PYTHON to a python with dynamicprompts 0.31");
+        eprintln!("skipped: set MURAL_TEST_PYTHON to a python with dynamicprompts 0.31");
         return;
     };
     let corpus_path = data().join("corpus.json");

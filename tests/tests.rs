@@ -8,5 +8,6 @@ mod fakes;
 mod invariants;
 mod paint;
 mod painters;
+mod serve;
 mod snapshots;
 mod templates;

@@ -20,4 +20,4 @@ pub use analysis::{analyze, Analysis};
 pub use compose::Structured;
 pub use lint::{lint, LintReport};
 pub use target::Target;
-pub use writer::{BuiltinWriter, WriteError, WriteRequest, Writer, Written};
+pub use writer::{BuiltinWriter, VerbatimWriter, WriteError, WriteRequest, Writer, Written};

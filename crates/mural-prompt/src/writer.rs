@@ -159,9 +159,47 @@ impl Writer for BuiltinWriter {
     }
 }
 
+/// The writer that does not write: each prompt is the idea itself, as
+/// given (for callers that asked not to have their prompt rewritten).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerbatimWriter;
+
+impl Writer for VerbatimWriter {
+    fn name(&self) -> &str {
+        "verbatim"
+    }
+
+    fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
+        validate(req)?;
+        Ok((0..req.n)
+            .map(|index| Written {
+                idea: req.idea.clone(),
+                target: req.target,
+                seed: req.seed.wrapping_add(index as u64),
+                index,
+                prompt: req.idea.clone(),
+                negative_prompt: String::new(),
+                params: Map::new(),
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verbatim_keeps_the_idea() {
+        let mut req = WriteRequest::new("exactly <this>, please", Target::Sd);
+        req.n = 2;
+        let w = VerbatimWriter.write(&req).unwrap();
+        assert_eq!(w[1].prompt, "exactly <this>, please");
+        assert_eq!(w[1].seed, 1);
+        assert!(VerbatimWriter
+            .write(&WriteRequest::new(" ", Target::Sd))
+            .is_err());
+    }
 
     fn write(idea: &str, target: Target, n: usize, seed: u64) -> Vec<Written> {
         let mut req = WriteRequest::new(idea, target);

@@ -2,7 +2,7 @@
 //! the real dynamicprompts on the same machine in the same run.
 //!
 //! `cargo bench -p mural-template --bench expand` (dynamicprompts comes
-//! from `MURAL_DYNAMICPROMPTS_PYTHON`, else the venv that
+//! from `MURAL_TEST_PYTHON`, else the venv that
 //! `tools/setup-test-python.sh` makes).
 
 use mural_template::{expand_first, Template, Wildcards};
@@ -15,7 +15,7 @@ const TEMPLATE: &str = "a {red|orange|yellow|green|blue|indigo|violet|black|whit
 const N: usize = 200_000;
 
 fn python() -> Option<String> {
-    if let Some(p) = std::env::var_os("MURAL_DYNAMICPROMPTS_PYTHON") {
+    if let Some(p) = std::env::var_os("MURAL_TEST_PYTHON") {
         return Some(p.to_string_lossy().into_owned());
     }
     let out = std::process::Command::new(concat!(

@@ -437,10 +437,11 @@ impl<'w> Engine<'w> {
         let mut out = Vec::new();
         let mut seen: HashSet<Vec<String>> = HashSet::new();
         for k in min..=max {
-            let mut combos = Vec::new();
-            let all_idx: Vec<usize> = (0..n).collect();
-            perms(opts, &all_idx, k, &mut Vec::new(), &mut combos);
-            for combo in combos {
+            let mut perms = Perms::new(opts, k);
+            while let Some(combo) = perms.next() {
+                if perms.steps > PICK_BUDGET {
+                    return Err(TemplateError::TooComplex);
+                }
                 // the lists of this combination's options
                 for &i in &combo {
                     if finite[i] && lists[i].is_none() {
@@ -693,10 +694,16 @@ impl<'w> Engine<'w> {
         }
         let (min, max) = (min.min(n), max.min(n));
         let chosen: Vec<usize> = if env.mode == Method::Cyclical {
+            // the cycle runs over the first 10,000 picks
             let mut combos = Vec::new();
-            let all_idx: Vec<usize> = (0..n).collect();
-            for k in min..=max {
-                perms(opts, &all_idx, k, &mut Vec::new(), &mut combos);
+            'k: for k in min..=max {
+                let mut perms = Perms::new(opts, k);
+                while let Some(c) = perms.next() {
+                    combos.push(c);
+                    if combos.len() >= 10_000 || perms.steps > PICK_BUDGET {
+                        break 'k;
+                    }
+                }
             }
             if combos.is_empty() {
                 return Ok(Some(Sample::default()));
@@ -814,29 +821,90 @@ fn ordered_picks(counts: &[u128], min: usize, max: usize) -> u128 {
     total
 }
 
-/// dynamicprompts' `get_value_combinations`: ordered picks of k options,
-/// where picking an option removes every option equal to it.
-fn perms(
-    opts: &[&Node],
-    left: &[usize],
+/// The most partial picks one variant may explore.
+const PICK_BUDGET: usize = 2_000_000;
+
+/// dynamicprompts' `get_value_combinations`, lazily: ordered picks of k
+/// options, where picking an option removes every option equal to it.
+/// Branches that repeat an equal option (which can only repeat earlier
+/// picks) and branches too short to reach k are skipped.
+struct Perms<'a> {
+    opts: &'a [&'a Node],
     k: usize,
-    cur: &mut Vec<usize>,
-    out: &mut Vec<Vec<usize>>,
-) {
-    if k == 0 {
-        out.push(cur.clone());
-        return;
+    stack: Vec<(Vec<usize>, usize)>,
+    cur: Vec<usize>,
+    steps: usize,
+    zero_done: bool,
+}
+
+impl<'a> Perms<'a> {
+    fn new(opts: &'a [&'a Node], k: usize) -> Perms<'a> {
+        let all: Vec<usize> = (0..opts.len()).collect();
+        let first = distinct(opts, &all);
+        let feasible = first.len() >= k;
+        Perms {
+            opts,
+            k,
+            stack: if feasible {
+                vec![(first, 0)]
+            } else {
+                Vec::new()
+            },
+            cur: Vec::new(),
+            steps: 0,
+            zero_done: false,
+        }
     }
+
+    fn next(&mut self) -> Option<Vec<usize>> {
+        if self.k == 0 {
+            if self.zero_done {
+                return None;
+            }
+            self.zero_done = true;
+            return Some(Vec::new());
+        }
+        loop {
+            let depth = self.stack.len();
+            let (left, pos) = self.stack.last_mut()?;
+            if *pos >= left.len() {
+                self.stack.pop();
+                if depth > 1 {
+                    self.cur.pop();
+                }
+                continue;
+            }
+            let i = left[*pos];
+            *pos += 1;
+            self.steps += 1;
+            if self.cur.len() + 1 == self.k {
+                let mut c = self.cur.clone();
+                c.push(i);
+                return Some(c);
+            }
+            let rest: Vec<usize> = left
+                .iter()
+                .copied()
+                .filter(|&j| self.opts[j] != self.opts[i])
+                .collect();
+            if rest.len() < self.k - self.cur.len() - 1 {
+                continue;
+            }
+            self.cur.push(i);
+            self.stack.push((rest, 0));
+        }
+    }
+}
+
+/// The indices of `left` without options equal to an earlier one.
+fn distinct(opts: &[&Node], left: &[usize]) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(left.len());
     for &i in left {
-        let rest: Vec<usize> = left
-            .iter()
-            .copied()
-            .filter(|&j| opts[j] != opts[i])
-            .collect();
-        cur.push(i);
-        perms(opts, &rest, k - 1, cur, out);
-        cur.pop();
+        if !out.iter().any(|&j| opts[j] == opts[i]) {
+            out.push(i);
+        }
     }
+    out
 }
 
 /// Steps an odometer over finite lists (rightmost fastest); false at the end.

@@ -58,6 +58,8 @@ pub enum TemplateError {
     TooDeep(usize),
     #[error("{message}")]
     Wildcards { message: String },
+    #[error("a variant picks from too many options to expand; pick fewer at once (lower the N in {{N$$...}})")]
+    TooComplex,
 }
 
 /// A parsed template.
@@ -268,6 +270,31 @@ mod tests {
         assert!(matches!(e, TemplateError::UnknownVariable { .. }));
         let e = sample(&Template::parse("__loop__").unwrap(), &w, 1, 0).unwrap_err();
         assert!(e.to_string().contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn regression_many_equal_options_do_not_explode() {
+        // found by the fuzzer: 223 picks among many equal options
+        let t = "{223$$ /\"$$|||||||||,|||||||||AHAA|||AAAAAAA|||<|VVVV|||||||u|amw|x}";
+        let t = Template::parse(t).unwrap();
+        let start = std::time::Instant::now();
+        let _ = expand_first(&t, &Wildcards::new(), 64);
+        let _ = sample(&t, &Wildcards::new(), 3, 1);
+        let _ = combinations(&t, &Wildcards::new());
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let big = Template::parse(&format!(
+            "{{12$${}}}",
+            (0..24)
+                .map(|i| format!("o{i}"))
+                .collect::<Vec<_>>()
+                .join("|")
+        ))
+        .unwrap();
+        assert_eq!(expand_first(&big, &Wildcards::new(), 10).unwrap().len(), 10);
+        assert!(matches!(
+            expand_all(&big, &Wildcards::new(), 10),
+            Err(TemplateError::TooMany { .. })
+        ));
     }
 
     #[test]

@@ -1,0 +1,173 @@
+//! Studio jobs: `POST /v1/jobs` starts writing and painting in the
+//! background; `GET /v1/jobs/{id}/events` streams its progress as
+//! server-sent events: `prompts`, one `image` per image, then `done` or
+//! `error`. Events are kept, so a late listener gets the whole story.
+
+use crate::{ApiJson, AppError, AppState, Generation};
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub(crate) struct Job {
+    events: Mutex<Vec<(String, Value)>>,
+    finished: std::sync::atomic::AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
+impl Job {
+    fn push(&self, kind: &str, data: Value) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((kind.to_string(), data));
+        self.changed.notify_waiters();
+    }
+
+    fn finish(&self, kind: &str, data: Value) {
+        self.push(kind, data);
+        self.finished
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Jobs {
+    map: Mutex<HashMap<String, Arc<Job>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JobRequest {
+    idea: String,
+    target: Option<String>,
+    style: Option<String>,
+    writer: Option<String>,
+    painter: Option<String>,
+    n: Option<usize>,
+    seed: Option<u64>,
+    size: Option<String>,
+}
+
+pub(crate) async fn create(
+    State(s): State<AppState>,
+    ApiJson(r): ApiJson<JobRequest>,
+) -> Result<(axum::http::StatusCode, Json<Value>), AppError> {
+    let g = Generation {
+        idea: r.idea,
+        target: r.target,
+        style: r.style,
+        writer: r.writer,
+        painter: r.painter,
+        n: r.n.unwrap_or(1),
+        seed: r.seed,
+        size: r.size,
+        rewrite: true,
+    };
+    let prepared = s.prepare(&g)?;
+    let seq = s
+        .inner
+        .jobs
+        .next
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let id = format!("job-{}-{seq}", std::process::id());
+    let job = Arc::new(Job::default());
+    {
+        let mut map = s.inner.jobs.map.lock().unwrap_or_else(|p| p.into_inner());
+        // keep the last few hundred jobs' stories
+        if map.len() > 500 {
+            map.retain(|_, j| !j.finished.load(std::sync::atomic::Ordering::SeqCst));
+        }
+        map.insert(id.clone(), job.clone());
+    }
+    let seed = prepared.spec.seed;
+    let state = s.clone();
+    tokio::spawn(async move {
+        let (j1, j2) = (job.clone(), job.clone());
+        let r = state
+            .run(
+                prepared,
+                move |written| {
+                    let prompts: Vec<Value> = written
+                        .iter()
+                        .map(|w| json!({"index": w.index, "prompt": w.prompt, "negative_prompt": w.negative_prompt, "seed": w.seed, "params": w.params}))
+                        .collect();
+                    j1.push("prompts", json!({ "prompts": prompts }));
+                },
+                move |k| {
+                    let name = std::path::Path::new(&k.file)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    j2.push(
+                        "image",
+                        json!({"url": format!("/files/{name}"), "index": k.index, "prompt": k.prompt, "seed": k.seed, "run_id": k.run_id, "width": k.width, "height": k.height}),
+                    );
+                },
+            )
+            .await;
+        match r {
+            Ok((run_id, _)) => job.finish("done", json!({ "run_id": run_id })),
+            Err(e) => job.finish(
+                "error",
+                json!({"error": {"message": e.message, "type": e.kind, "code": e.code}}),
+            ),
+        }
+    });
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(json!({ "id": id, "seed": seed })),
+    ))
+}
+
+pub(crate) async fn events(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let job = s
+        .inner
+        .jobs
+        .map
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| AppError::not_found(format!("no job {id:?}")))?;
+    let stream =
+        futures_util::stream::unfold((job, 0usize, false), |(job, cursor, ended)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                let next = {
+                    let notified = job.changed.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    let next = job
+                        .events
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(cursor)
+                        .cloned();
+                    if next.is_none() {
+                        notified.await;
+                    }
+                    next
+                };
+                if let Some((kind, data)) = next {
+                    let last = (kind == "done" || kind == "error")
+                        && job.finished.load(std::sync::atomic::Ordering::SeqCst);
+                    let ev = Event::default().event(kind).data(data.to_string());
+                    return Some((Ok(ev), (job, cursor + 1, last)));
+                }
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
