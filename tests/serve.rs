@@ -218,6 +218,8 @@ fn the_studio_in_a_real_browser() {
 
 async fn drive(port: u16, url: &str) -> Result<(), Box<dyn std::error::Error>> {
     use fantoccini::{ClientBuilder, Locator};
+    // several TLS stacks are linked in; pick one (WebDriver here is plain HTTP)
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut caps = serde_json::Map::new();
     let mut chrome = serde_json::json!({
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage", "--window-size=1200,900"]
