@@ -273,6 +273,21 @@ async fn drive(port: u16, url: &str) -> Result<(), Box<dyn std::error::Error>> {
         assert!(card.text().await?.contains("lighthouse"));
         let label = c.find(Locator::Css("label[for='idea']")).await?;
         assert_eq!(label.text().await?, "Idea");
+        // the detail view shows the recipe; vary paints the idea again
+        c.find(Locator::Css("#gallery li[data-run] button.card")).await?.click().await?;
+        let recipe = c.wait().at_most(wait).for_element(Locator::Css("#detail[open] #detail-recipe")).await?;
+        let recipe_text = recipe.text().await?;
+        assert!(recipe_text.contains("\"seed\"") && recipe_text.contains("lighthouse"), "{recipe_text}");
+        c.find(Locator::Id("vary")).await?.click().await?;
+        let t = Instant::now();
+        loop {
+            let runs = c.execute("return document.querySelectorAll('#gallery li[data-run]').length;", vec![]).await?;
+            if runs == serde_json::json!(2) {
+                break;
+            }
+            assert!(t.elapsed() < wait, "vary did not make a second run");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
 
         // an idea that is HTML shows as text and runs no script
         let evil = "<img src=x onerror=alert(1)>";
