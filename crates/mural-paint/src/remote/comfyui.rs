@@ -14,7 +14,7 @@
 //! `{"type","message","details"}`, each with `node_errors` per node; a
 //! failed run reports `execution_error` in its history `status.messages`.
 
-use super::{image_verdict, paint_error, pause, Profile};
+use super::{fetch_image, paint_error, pause, Profile};
 use crate::{BoxFuture, Limits, PaintError, PaintRequest, Painted, Painter, Sizes, SourceType};
 use mural_http::{Client, Verdict};
 use serde_json::{json, Map, Value};
@@ -349,33 +349,21 @@ impl ComfyPainter {
         let mut out = Vec::new();
         for (i, (filename, subfolder, kind)) in files.iter().enumerate() {
             let view = format!("{}/view", self.base);
-            let (png, width, height) = self
-                .client
-                .fetch(
-                    "view",
-                    |h| {
-                        h.get(&view).query(&[
-                            ("filename", filename.as_str()),
-                            ("subfolder", subfolder.as_str()),
-                            (
-                                "type",
-                                if kind.is_empty() {
-                                    "output"
-                                } else {
-                                    kind.as_str()
-                                },
-                            ),
-                        ])
-                    },
-                    |r| {
-                        if let Some(v) = self.client.classify(r) {
-                            return v;
-                        }
-                        image_verdict(&r.body)
-                    },
-                )
-                .await
-                .map_err(paint_error)?;
+            let (png, width, height) = fetch_image(&self.client, "view", |h| {
+                h.get(&view).query(&[
+                    ("filename", filename.as_str()),
+                    ("subfolder", subfolder.as_str()),
+                    (
+                        "type",
+                        if kind.is_empty() {
+                            "output"
+                        } else {
+                            kind.as_str()
+                        },
+                    ),
+                ])
+            })
+            .await?;
             let mut params = Map::new();
             params.insert("model".into(), json!(ckpt));
             params.insert("steps".into(), json!(self.steps));

@@ -228,6 +228,24 @@ pub(crate) fn image_verdict(bytes: &[u8]) -> mural_http::Verdict<(Vec<u8>, u32, 
     }
 }
 
+/// Downloads an image (a URL a service handed back) as PNG, with the
+/// shared retries; a cut-off or garbled image is fetched again.
+pub(crate) async fn fetch_image(
+    client: &mural_http::Client,
+    what: &str,
+    build: impl Fn(&mural_http::reqwest::Client) -> mural_http::reqwest::RequestBuilder,
+) -> Result<(Vec<u8>, u32, u32), PaintError> {
+    client
+        .fetch(what, build, |r| {
+            if let Some(v) = client.classify(r) {
+                return v;
+            }
+            image_verdict(&r.body)
+        })
+        .await
+        .map_err(paint_error)
+}
+
 /// Sleeps between polls of a queued job.
 pub(crate) async fn pause(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -9,7 +9,7 @@
 //! - The key is `OPENAI_API_KEY`, the base URL `OPENAI_BASE_URL`
 //!   (default `https://api.openai.com/v1`), as in the official SDK.
 
-use super::{decode_b64, image_verdict, paint_error, Profile};
+use super::{decode_b64, fetch_image, paint_error, Profile};
 use crate::{BoxFuture, Limits, PaintError, PaintRequest, Painted, Painter, Sizes, SourceType};
 use mural_http::{Client, Verdict};
 use serde_json::{json, Map, Value};
@@ -159,20 +159,9 @@ impl OpenAiPainter {
                     })?
                 }
                 // a server that ignored response_format: fetch the URL
-                (None, Some(u)) => self
-                    .client
-                    .fetch(
-                        "download the image",
-                        |h| h.get(&u),
-                        |r| {
-                            if let Some(v) = self.client.classify(r) {
-                                return v;
-                            }
-                            image_verdict(&r.body)
-                        },
-                    )
-                    .await
-                    .map_err(paint_error)?,
+                (None, Some(u)) => {
+                    fetch_image(&self.client, "download the image", |h| h.get(&u)).await?
+                }
                 (None, None) => {
                     return Err(PaintError::Failed {
                         message: format!(

@@ -5,7 +5,7 @@
 //! `output[]`) or `FAILED`/`CANCELLED`; `PENDING`, `RUNNING` and
 //! `THROTTLED` mean wait. The key is `RUNWAYML_API_SECRET`.
 
-use super::{image_verdict, paint_error, pause, Profile};
+use super::{fetch_image, paint_error, pause, Profile};
 use crate::{BoxFuture, Limits, PaintError, PaintRequest, Painted, Painter, Sizes, SourceType};
 use mural_http::{Client, Verdict};
 use serde_json::{json, Map, Value};
@@ -171,20 +171,8 @@ impl RunwayPainter {
         let mut out = Vec::new();
         for (i, u) in urls.iter().enumerate() {
             // output URLs are pre-signed: no key goes with them
-            let (png, width, height) = self
-                .client
-                .fetch(
-                    "download the image",
-                    |h| h.get(u),
-                    |r| {
-                        if let Some(v) = self.client.classify(r) {
-                            return v;
-                        }
-                        image_verdict(&r.body)
-                    },
-                )
-                .await
-                .map_err(paint_error)?;
+            let (png, width, height) =
+                fetch_image(&self.client, "download the image", |h| h.get(u)).await?;
             let mut params = Map::new();
             params.insert("model".into(), json!(self.model));
             params.insert("ratio".into(), json!(ratio));
