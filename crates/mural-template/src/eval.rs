@@ -15,6 +15,10 @@ use std::rc::Rc;
 /// Nested wildcard and variable expansion stops here.
 const MAX_NESTING: usize = 64;
 
+/// The most combinations one expansion may walk through (including those
+/// dropped as duplicates) before it gives up as too complex.
+const WORK_BUDGET: usize = 1_000_000;
+
 #[derive(Clone, Default)]
 struct Sample {
     text: String,
@@ -114,6 +118,7 @@ pub struct Engine<'w> {
     rng: Rng,
     cycles: HashMap<usize, usize>,
     wild_stack: Vec<String>,
+    work: usize,
 }
 
 type R<T> = Result<T, TemplateError>;
@@ -126,7 +131,16 @@ impl<'w> Engine<'w> {
             rng: Rng(seed),
             cycles: HashMap::new(),
             wild_stack: Vec::new(),
+            work: 0,
         }
+    }
+
+    fn tick(&mut self) -> R<()> {
+        self.work += 1;
+        if self.work > WORK_BUDGET {
+            return Err(TemplateError::TooComplex);
+        }
+        Ok(())
     }
 
     pub fn reseed(&mut self, seed: u64) {
@@ -357,6 +371,7 @@ impl<'w> Engine<'w> {
         let mut idx = vec![0usize; n];
         let mut out = Vec::new();
         loop {
+            self.tick()?;
             let mut text = String::new();
             let mut neg = String::new();
             for i in 0..n {
@@ -375,6 +390,7 @@ impl<'w> Engine<'w> {
                     }
                 }
             }
+            self.work += text.len() / 64;
             out.push(Sample { text, neg });
             if out.len() >= limit || !advance(&mut idx, &lists) {
                 return Ok(out);
@@ -439,6 +455,7 @@ impl<'w> Engine<'w> {
         for k in min..=max {
             let mut perms = Perms::new(opts, k);
             while let Some(combo) = perms.next() {
+                self.tick()?;
                 if perms.steps > PICK_BUDGET {
                     return Err(TemplateError::TooComplex);
                 }
@@ -446,7 +463,7 @@ impl<'w> Engine<'w> {
                 for &i in &combo {
                     if finite[i] && lists[i].is_none() {
                         // dropped duplicates may need a few more values
-                        let cap = limit.saturating_mul(2).saturating_add(64);
+                        let cap = limit.saturating_add(64);
                         lists[i] = Some(self.all(opts[i], env, cap)?);
                     }
                 }
@@ -457,6 +474,7 @@ impl<'w> Engine<'w> {
                 }
                 let mut idx = vec![0usize; combo.len()];
                 loop {
+                    self.tick()?;
                     let mut parts: Vec<Sample> = Vec::with_capacity(combo.len());
                     for (j, &i) in combo.iter().enumerate() {
                         match sub[j] {
@@ -467,6 +485,8 @@ impl<'w> Engine<'w> {
                             }
                         }
                     }
+                    // long texts cost more
+                    self.work += parts.iter().map(|p| p.text.len()).sum::<usize>() / 64;
                     // drop repeated texts; keep the pick only if k remain
                     let mut uniq: Vec<&Sample> = Vec::with_capacity(parts.len());
                     for p in &parts {
@@ -857,6 +877,9 @@ impl<'a> Perms<'a> {
     }
 
     fn next(&mut self) -> Option<Vec<usize>> {
+        if self.steps > PICK_BUDGET {
+            return None;
+        }
         if self.k == 0 {
             if self.zero_done {
                 return None;
@@ -882,11 +905,13 @@ impl<'a> Perms<'a> {
                 c.push(i);
                 return Some(c);
             }
+            // options equal to another only repeat its branch: keep one
             let rest: Vec<usize> = left
                 .iter()
                 .copied()
                 .filter(|&j| self.opts[j] != self.opts[i])
                 .collect();
+            let rest = distinct(self.opts, &rest);
             if rest.len() < self.k - self.cur.len() - 1 {
                 continue;
             }

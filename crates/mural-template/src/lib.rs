@@ -58,7 +58,7 @@ pub enum TemplateError {
     TooDeep(usize),
     #[error("{message}")]
     Wildcards { message: String },
-    #[error("a variant picks from too many options to expand; pick fewer at once (lower the N in {{N$$...}})")]
+    #[error("the template is too complex to expand (millions of combinations, most of them repeats); pick fewer options at once or nest less")]
     TooComplex,
 }
 
