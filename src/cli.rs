@@ -166,18 +166,7 @@ pub fn parse_target(name: &str) -> Result<Target> {
     })
 }
 
-pub fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.write_u32(std::process::id());
-    h.finish() % 4_294_967_296
-}
+pub use mural_pipeline::random_seed;
 
 fn read_ideas(path: &str) -> Result<Vec<String>> {
     let lines: Vec<String> = if path == "-" {

@@ -134,12 +134,5 @@ pub fn painter_profile(
 
 /// The target that suits a painter when `--target` is not given.
 pub fn default_target(p: &Profile) -> &'static str {
-    match (p.kind.as_str(), p.model.as_deref().unwrap_or("")) {
-        ("openai", "dall-e-2") => "dalle2",
-        ("openai", m) if m.starts_with("gpt-image") => "gpt-image",
-        ("a1111" | "comfyui", _) => "sdxl",
-        ("stability", _) => "flux",
-        ("runway", _) => "runway",
-        _ => "dalle",
-    }
+    mural_paint::suggested_target(&p.kind, p.model.as_deref().unwrap_or(""))
 }

@@ -14,7 +14,7 @@
 pub mod remote;
 pub mod sketch;
 
-pub use remote::{build, Profile, KINDS};
+pub use remote::{build, suggested_target, Profile, KINDS};
 pub use sketch::SketchPainter;
 
 use serde::Serialize;

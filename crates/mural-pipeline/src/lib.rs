@@ -22,6 +22,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
+/// A fresh seed below 2^32 (every painter takes it), for a request that
+/// names none.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish() % 4_294_967_296
+}
+
 /// Everything needed to paint one idea, fully resolved (seed included), so
 /// the same spec always gives the same prompts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use mural_gallery::{Gallery, NewRun};
 use mural_paint::{PaintError, Painter, Profile};
-use mural_pipeline::{ItemError, ItemSpec, Kept, PaintItemError, Studio};
+use mural_pipeline::{random_seed, ItemError, ItemSpec, Kept, PaintItemError, Studio};
 use mural_prompt::writer::validate;
 use mural_prompt::{BuiltinWriter, Target, VerbatimWriter, WriteRequest, Writer};
 use serde::Deserialize;
@@ -317,18 +317,6 @@ fn target(name: Option<&str>, default: &str) -> Result<Target, AppError> {
     })
 }
 
-fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish() % 4_294_967_296
-}
-
 async fn prompts(ApiJson(r): ApiJson<PromptsRequest>) -> Result<Json<Value>, AppError> {
     let w = writer(r.writer.as_deref())?;
     let req = WriteRequest {
@@ -455,11 +443,7 @@ impl AppState {
         } else {
             &VerbatimWriter
         };
-        let default_target = match painter.name() {
-            "a1111" | "comfyui" => "sdxl",
-            "runway" => "runway",
-            _ => "dalle",
-        };
+        let default_target = mural_paint::suggested_target(painter.name(), painter.model());
         let t = target(g.target.as_deref(), default_target)?;
         let spec = ItemSpec {
             idea: g.idea.trim().to_string(),

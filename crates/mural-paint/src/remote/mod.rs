@@ -73,6 +73,19 @@ pub struct Profile {
     pub workflow: Option<PathBuf>,
 }
 
+/// The writer target that suits a painter kind and model: tags for
+/// Stable Diffusion servers, Runway's own budget, DALL-E 2's shorter limit.
+pub fn suggested_target(kind: &str, model: &str) -> &'static str {
+    match (kind, model) {
+        ("openai", "dall-e-2") => "dalle2",
+        ("openai", m) if m.starts_with("gpt-image") => "gpt-image",
+        ("a1111" | "forge" | "sdnext" | "comfyui" | "comfy", _) => "sdxl",
+        ("stability", _) => "flux",
+        ("runway" | "runwayml", _) => "runway",
+        _ => "dalle",
+    }
+}
+
 impl Profile {
     /// A profile that is just a kind, with its defaults.
     pub fn of_kind(kind: &str) -> Profile {
