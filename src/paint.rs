@@ -389,7 +389,7 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
     let cfg = config::load()?;
     let mut gallery = open_gallery()?;
 
-    let (batch_id, label, profile, out) = if args.resume {
+    let (batch_id, label, painter, out) = if args.resume {
         let b = gallery.unfinished_batch(&source)?.ok_or_else(|| {
             usage(format!(
                 "no unfinished batch for {}; run it without --resume",
@@ -408,7 +408,7 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             config::painter_profile(&cfg, o["painter"].as_str(), o["model"].as_str())?;
         let out = PathBuf::from(o["out"].as_str().unwrap_or("mural-out"));
         eprintln!("resuming batch {} ({})", b.id, args.file.display());
-        (b.id, label, profile, out)
+        (b.id, label, build_painter(&profile)?, out)
     } else {
         let (label, profile) = config::painter_profile(
             &cfg,
@@ -477,10 +477,9 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             .map(serde_json::to_value)
             .collect::<Result<_, _>>()?;
         let id = gallery.create_batch(&source, &digest, &options, &specs)?;
-        (id, label, profile, out)
+        (id, label, painter, out)
     };
     writable_dir(&out)?;
-    let painter = build_painter(&profile)?;
     let studio = Studio {
         gallery: &gallery,
         painter: painter.as_ref(),
