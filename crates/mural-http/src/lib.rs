@@ -376,6 +376,90 @@ impl Client {
         }
     }
 
+    /// A streamed call (server-sent events and the like): `on_chunk` hears
+    /// each piece of a successful body as it arrives. A failed reply goes to
+    /// `judge` whole, as in [`Client::call`]. Retries happen only before the
+    /// first piece: a stream cut off midway fails rather than repeat text
+    /// the caller has already shown.
+    pub async fn stream(
+        &self,
+        what: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        on_chunk: &mut (dyn FnMut(&[u8]) + Send),
+        judge: impl Fn(&Reply) -> Verdict<()>,
+    ) -> Result<(), HttpError> {
+        let p = &self.inner.policy;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome: Verdict<()> = {
+                let _permit = self.inner.gate.enter(true).await;
+                match build(&self.inner.http).send().await {
+                    Err(e) => self.transport(e),
+                    Ok(resp) if !resp.status().is_success() => {
+                        let status = resp.status().as_u16();
+                        let headers = resp.headers().clone();
+                        match resp.bytes().await {
+                            Ok(body) => judge(&Reply {
+                                status,
+                                headers,
+                                body,
+                            }),
+                            Err(e) => self.transport(e),
+                        }
+                    }
+                    Ok(mut resp) => {
+                        let mut got = false;
+                        loop {
+                            match resp.chunk().await {
+                                Ok(Some(c)) => {
+                                    got = true;
+                                    on_chunk(&c);
+                                }
+                                Ok(None) => break Verdict::Done(()),
+                                Err(e) if !got => break self.transport(e),
+                                Err(e) => {
+                                    let message = match self.transport::<()>(e) {
+                                        Verdict::Retry { message, .. } => message,
+                                        _ => "the connection failed".to_string(),
+                                    };
+                                    break Verdict::Fail(HttpError::new(
+                                        Kind::Unavailable,
+                                        format!("the stream was cut off: {message}"),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            let (message, hint) = match outcome {
+                Verdict::Done(()) => return Ok(()),
+                Verdict::Fail(mut e) => {
+                    e.message = self.redact(&format!("{}: {what}: {}", self.service(), e.message));
+                    e.attempts = attempt;
+                    return Err(e);
+                }
+                Verdict::Retry {
+                    message,
+                    retry_after,
+                } => (message, retry_after),
+            };
+            if attempt > p.max_retries {
+                return Err(HttpError {
+                    kind: Kind::Unavailable,
+                    message: self.redact(&format!(
+                        "{}: {what}: {message} (gave up after {attempt} attempt{})",
+                        self.service(),
+                        if attempt == 1 { "" } else { "s" }
+                    )),
+                    attempts: attempt,
+                });
+            }
+            tokio::time::sleep(self.backoff(attempt, hint)).await;
+        }
+    }
+
     /// The wait before retry number `attempt` (1-based).
     pub fn backoff(&self, attempt: u32, hint: Option<Duration>) -> Duration {
         let p = &self.inner.policy;
@@ -389,37 +473,40 @@ impl Client {
         exp.mul_f64(1.0 - 0.25 * fastrand::f64())
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, Verdict<Reply>> {
-        let transport = |e: reqwest::Error| {
-            let mut reason = if e.is_timeout() {
-                format!(
-                    "timed out after {:.1}s",
-                    self.inner.policy.timeout.as_secs_f64()
-                )
-            } else if e.is_connect() {
-                "cannot connect".to_string()
-            } else if e.is_body() || e.is_decode() {
-                "the reply was cut off".to_string()
-            } else {
-                "the request failed".to_string()
-            };
-            let mut source = std::error::Error::source(&e);
-            let mut last = String::new();
-            while let Some(s) = source {
-                last = s.to_string();
-                source = s.source();
-            }
-            if !last.is_empty() {
-                reason.push_str(&format!(" ({last})"));
-            }
-            if let Some(url) = e.url() {
-                reason.push_str(&format!(" [{}]", redact_userinfo(url.as_str())));
-            }
-            Verdict::Retry {
-                message: reason,
-                retry_after: None,
-            }
+    /// A transport failure (connect, timeout, cut-off body), as a retry.
+    fn transport<T>(&self, e: reqwest::Error) -> Verdict<T> {
+        let mut reason = if e.is_timeout() {
+            format!(
+                "timed out after {:.1}s",
+                self.inner.policy.timeout.as_secs_f64()
+            )
+        } else if e.is_connect() {
+            "cannot connect".to_string()
+        } else if e.is_body() || e.is_decode() {
+            "the reply was cut off".to_string()
+        } else {
+            "the request failed".to_string()
         };
+        let mut source = std::error::Error::source(&e);
+        let mut last = String::new();
+        while let Some(s) = source {
+            last = s.to_string();
+            source = s.source();
+        }
+        if !last.is_empty() {
+            reason.push_str(&format!(" ({last})"));
+        }
+        if let Some(url) = e.url() {
+            reason.push_str(&format!(" [{}]", redact_userinfo(url.as_str())));
+        }
+        Verdict::Retry {
+            message: reason,
+            retry_after: None,
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, Verdict<Reply>> {
+        let transport = |e: reqwest::Error| self.transport(e);
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

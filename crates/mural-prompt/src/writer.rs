@@ -54,6 +54,10 @@ pub struct Written {
     pub prompt: String,
     pub negative_prompt: String,
     pub params: Map<String, Value>,
+    /// An LLM's prompt broke an invariant twice and mural repaired it
+    /// (see `mural-llm`'s fidelity guard). Shown only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repaired: bool,
 }
 
 /// Why a request cannot be written. Every variant says how to fix it.
@@ -69,6 +73,10 @@ pub enum WriteError {
     UnknownStyle { name: String, examples: String },
     #[error("{0}")]
     Render(#[from] RenderError),
+    /// A writer is set up wrong (unknown writer, missing key or model file,
+    /// credentials refused): fix the setup.
+    #[error("{message}")]
+    Config { message: String },
     /// A writer backend failed (LLM writers); `retryable` says whether
     /// trying again can help.
     #[error("{message}")]
@@ -153,6 +161,7 @@ impl Writer for BuiltinWriter {
                     prompt: r.prompt,
                     negative_prompt: r.negative_prompt,
                     params: r.params,
+                    repaired: false,
                 })
             })
             .collect()
@@ -180,6 +189,7 @@ impl Writer for VerbatimWriter {
                 prompt: req.idea.clone(),
                 negative_prompt: String::new(),
                 params: Map::new(),
+                repaired: false,
             })
             .collect())
     }

@@ -1,0 +1,281 @@
+//! The fidelity guard: an LLM that drops the user's subject never goes
+//! unnoticed.
+//!
+//! [`shape`] formats a model's text for the target the way the built-in
+//! writer would (tags for Stable Diffusion, Midjourney's parameters from the
+//! built-in writer, its negative prompt). [`violations`] holds it to the
+//! spine's own invariants (`mural_prompt::check`): every content word and
+//! all quoted text survive, nothing contradicts the idea, and the target's
+//! budget holds. [`repair`] mends what a second try did not: it drops
+//! contradicting sentences or tags, puts the idea's subject back in, trims to
+//! the budget, and falls back to the built-in writer's prompt if that is
+//! still not enough.
+
+use mural_prompt::check::{check, Forbidden, Violation};
+use mural_prompt::target::subject_tag;
+use mural_prompt::{Analysis, Target, Written};
+
+/// The invariants an LLM's prompt is held to.
+pub const RULES: &[&str] = &[
+    "dropped_word",
+    "quote_changed",
+    "contradiction",
+    "camera_terms",
+    "budget",
+];
+
+fn tags_target(t: Target) -> bool {
+    matches!(t, Target::Sd | Target::Sdxl)
+}
+
+/// Midjourney's parameters as the built-in writer set them (" --ar ...").
+fn mj_params(draft: &Written) -> &str {
+    match draft.prompt.find(" --") {
+        Some(i) => &draft.prompt[i..],
+        None => "",
+    }
+}
+
+fn split_tags(text: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    text.split([',', '\n', ';'])
+        .map(|t| t.trim().trim_end_matches('.').trim().to_string())
+        .filter(|t| !t.is_empty())
+        .filter(|t| seen.insert(t.to_lowercase()))
+        .collect()
+}
+
+/// Sentences of prose, each with its closing punctuation.
+fn split_sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        cur.push(c);
+        if c == '"' {
+            in_quote = !in_quote;
+        }
+        let end = matches!(c, '.' | '!' | '?')
+            && !in_quote
+            && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+        if end {
+            out.push(cur.trim().to_string());
+            cur.clear();
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// The model's text as a prompt for `target`, with the negative prompt.
+pub fn shape(target: Target, text: &str, draft: &Written) -> (String, String) {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let prompt = if tags_target(target) {
+        split_tags(&text).join(", ")
+    } else if target == Target::Midjourney {
+        // mural sets the parameters; the model's own are dropped
+        let body = crate::instruct::strip_params(&text).trim();
+        if body.is_empty() {
+            String::new()
+        } else {
+            format!("{body}{}", mj_params(draft))
+        }
+    } else {
+        text
+    };
+    (prompt, draft.negative_prompt.clone())
+}
+
+/// The broken invariants of a shaped prompt.
+pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<Violation> {
+    if prompt.trim().is_empty() {
+        return vec![Violation {
+            rule: "budget",
+            detail: "the prompt is empty".to_string(),
+        }];
+    }
+    check(a, target, prompt, negative)
+        .into_iter()
+        .filter(|v| RULES.contains(&v.rule))
+        .collect()
+}
+
+fn sentence_case(idea: &str) -> String {
+    let idea = idea.trim();
+    let mut c = idea.chars();
+    let mut s = match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+        None => String::new(),
+    };
+    if !s.ends_with(['.', '!', '?', '"']) {
+        s.push('.');
+    }
+    s
+}
+
+/// Mends a prompt the model could not get right twice.
+pub fn repair(a: &Analysis, target: Target, prompt: &str, draft: &Written) -> String {
+    let forbid = Forbidden::for_analysis(a);
+    let tags = tags_target(target);
+    let body = if target == Target::Midjourney {
+        crate::instruct::strip_params(prompt)
+    } else {
+        prompt
+    };
+    // 1. drop what contradicts the idea
+    let mut units: Vec<String> = if tags {
+        split_tags(body)
+    } else {
+        split_sentences(body)
+    };
+    units.retain(|u| forbid.allows(u) && (!a.non_photographic() || forbid.no_camera(u)));
+    // 2. the subject goes back in, first
+    let join = |units: &[String]| {
+        let text = if tags {
+            units.join(", ")
+        } else {
+            units.join(" ")
+        };
+        shape(target, &text, draft).0
+    };
+    let lost = |p: &str| {
+        violations(a, target, p, &draft.negative_prompt)
+            .iter()
+            .any(|v| v.rule == "dropped_word" || v.rule == "quote_changed")
+    };
+    if units.is_empty() || lost(&join(&units)) {
+        let subject = if tags {
+            subject_tag(&a.idea, &a.negations, false)
+        } else {
+            sentence_case(&a.idea)
+        };
+        units.insert(0, subject);
+    }
+    // 3. trim to the budget, never the subject
+    let over = |p: &str| {
+        violations(a, target, p, &draft.negative_prompt)
+            .iter()
+            .any(|v| v.rule == "budget")
+    };
+    while units.len() > 1 && over(&join(&units)) {
+        units.pop();
+    }
+    let mended = join(&units);
+    if violations(a, target, &mended, &draft.negative_prompt).is_empty() {
+        mended
+    } else {
+        // 4. the built-in writer's prompt keeps every invariant
+        draft.prompt.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mural_prompt::{analyze, BuiltinWriter, WriteRequest, Writer};
+
+    fn draft(idea: &str, t: Target) -> Written {
+        BuiltinWriter
+            .write(&WriteRequest::new(idea, t))
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn a_dropped_subject_is_caught_and_put_back() {
+        let idea = "a red fox in the snow";
+        let a = analyze(idea);
+        let d = draft(idea, Target::Dalle);
+        let (p, n) = shape(Target::Dalle, "A lovely animal in winter, soft light.", &d);
+        let v = violations(&a, Target::Dalle, &p, &n);
+        assert!(v.iter().any(|v| v.rule == "dropped_word"), "{v:?}");
+        let fixed = repair(&a, Target::Dalle, &p, &d);
+        assert!(fixed.starts_with("A red fox in the snow."), "{fixed}");
+        assert!(fixed.contains("soft light"), "{fixed}");
+        assert!(violations(&a, Target::Dalle, &fixed, &n).is_empty());
+    }
+
+    #[test]
+    fn quoted_text_must_stay_verbatim() {
+        let idea = "a neon sign that says \"Open Late\"";
+        let a = analyze(idea);
+        let d = draft(idea, Target::Flux);
+        let v = violations(
+            &a,
+            Target::Flux,
+            "A neon sign that says OPEN LATE, glowing.",
+            "",
+        );
+        assert!(v.iter().any(|v| v.rule == "quote_changed"), "{v:?}");
+        let fixed = repair(
+            &a,
+            Target::Flux,
+            "A neon sign that says OPEN LATE, glowing.",
+            &d,
+        );
+        assert!(fixed.contains("\"Open Late\""), "{fixed}");
+    }
+
+    #[test]
+    fn sd_tags_are_trimmed_to_75_clip_tokens() {
+        let idea = "a castle on a hill";
+        let a = analyze(idea);
+        let d = draft(idea, Target::Sd);
+        let long: Vec<String> = (0..60).map(|i| format!("detail{i} tag")).collect();
+        let text = format!("castle, hill, {}", long.join(", "));
+        let (p, n) = shape(Target::Sd, &text, &d);
+        assert!(violations(&a, Target::Sd, &p, &n)
+            .iter()
+            .any(|v| v.rule == "budget"));
+        let fixed = repair(&a, Target::Sd, &p, &d);
+        assert!(violations(&a, Target::Sd, &fixed, &n).is_empty(), "{fixed}");
+        assert!(fixed.starts_with("castle, hill"), "{fixed}");
+        assert!(mural_clip::count(&fixed) <= 75);
+    }
+
+    #[test]
+    fn contradictions_are_cut_out() {
+        let idea = "a lighthouse at midnight";
+        let a = analyze(idea);
+        let d = draft(idea, Target::Dalle);
+        let text = "A lighthouse at midnight, its beam sweeping the sea. Golden hour sunlight warms the rocks. Stars fill the sky.";
+        assert!(violations(&a, Target::Dalle, text, "")
+            .iter()
+            .any(|v| v.rule == "contradiction"));
+        let fixed = repair(&a, Target::Dalle, text, &d);
+        assert!(!fixed.contains("sunlight"), "{fixed}");
+        assert!(fixed.contains("Stars fill the sky."), "{fixed}");
+    }
+
+    #[test]
+    fn midjourney_params_come_from_mural() {
+        let idea = "a koi pond";
+        let d = draft(idea, Target::Midjourney);
+        let (p, _) = shape(
+            Target::Midjourney,
+            "A koi pond in autumn --ar 99:1 --v 3",
+            &d,
+        );
+        assert!(p.starts_with("A koi pond in autumn --ar "), "{p}");
+        assert!(!p.contains("99:1"), "{p}");
+        assert!(
+            violations(&analyze(idea), Target::Midjourney, &p, "").is_empty(),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn an_empty_reply_falls_back_to_a_whole_prompt() {
+        let idea = "two cats on a sofa";
+        let a = analyze(idea);
+        let d = draft(idea, Target::Sd);
+        let fixed = repair(&a, Target::Sd, "", &d);
+        assert!(
+            violations(&a, Target::Sd, &fixed, &d.negative_prompt).is_empty(),
+            "{fixed}"
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! `--writer builtin | openai[:MODEL] | gguf:PATH | NAME` and the
+//! `[writers.NAME]` profiles of `mural.toml`.
+//!
+//! ```toml
+//! [writers.local]
+//! kind = "openai"
+//! url = "http://127.0.0.1:11434/v1"   # Ollama
+//! model = "llama3.2"
+//!
+//! [writers.gemma]
+//! kind = "gguf"
+//! path = "/models/gemma-3-270m.gguf"
+//! threads = 2
+//! ```
+
+use crate::{LlmWriter, Sampling};
+use mural_prompt::{BuiltinWriter, VerbatimWriter, WriteError, Writer};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Hears streamed text: (completion index, piece).
+pub type Sink = Arc<dyn Fn(usize, &str) + Send + Sync>;
+
+/// The kinds a `[writers.NAME]` profile may have.
+pub const KINDS: &[&str] = &["openai", "gguf"];
+
+/// One `[writers.NAME]` profile. Every field but `kind` is optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WriterProfile {
+    /// "openai" (any OpenAI-compatible chat endpoint) or "gguf".
+    pub kind: String,
+    /// Base URL, e.g. `http://127.0.0.1:11434/v1`; default
+    /// `OPENAI_BASE_URL`, else OpenAI's.
+    pub url: Option<String>,
+    /// The model name (openai kind).
+    pub model: Option<String>,
+    /// The GGUF file (gguf kind).
+    pub path: Option<PathBuf>,
+    pub api_key: Option<String>,
+    /// Where to read the key from (default `OPENAI_API_KEY`).
+    pub api_key_env: Option<String>,
+    /// "max_tokens" or "max_completion_tokens"; default: the latter for
+    /// api.openai.com, the former elsewhere (Ollama ignores the new name).
+    pub token_param: Option<String>,
+    /// Whether the server honors `n` > 1 (llama.cpp's server refuses it).
+    /// Unset: try it, and fall back to single requests when refused.
+    pub n: Option<bool>,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub timeout_s: Option<f64>,
+    pub max_retries: Option<u32>,
+    /// gguf: CPU threads (default: all cores).
+    pub threads: Option<u32>,
+    /// gguf: context length in tokens (default 2048).
+    pub context: Option<u32>,
+    /// gguf: use the model's chat template (default: for instruct models).
+    pub chat: Option<bool>,
+}
+
+impl WriterProfile {
+    pub fn of_kind(kind: &str) -> WriterProfile {
+        WriterProfile {
+            kind: kind.to_string(),
+            ..WriterProfile::default()
+        }
+    }
+
+    /// Sampling overrides, if the profile sets any.
+    pub fn sampling(&self, base: Sampling) -> Sampling {
+        Sampling {
+            temperature: self.temperature.unwrap_or(base.temperature),
+            top_p: self.top_p.unwrap_or(base.top_p),
+            max_tokens: self.max_tokens.unwrap_or(base.max_tokens),
+        }
+    }
+}
+
+fn config(message: String) -> WriteError {
+    WriteError::Config { message }
+}
+
+/// Resolves a `--writer` spec to a writer. `profiles` are mural.toml's
+/// `[writers.NAME]`; `env` reads the environment; `sink` streams text.
+pub fn build(
+    spec: &str,
+    profiles: &BTreeMap<String, WriterProfile>,
+    env: &dyn Fn(&str) -> Option<String>,
+    sink: Option<Sink>,
+) -> Result<Box<dyn Writer>, WriteError> {
+    let spec = spec.trim();
+    let profile = if let Some(p) = profiles.get(spec) {
+        p.clone()
+    } else {
+        match spec.split_once(':') {
+            None if spec == "builtin" => return Ok(Box::new(BuiltinWriter)),
+            None if spec == "verbatim" => return Ok(Box::new(VerbatimWriter)),
+            None if spec == "openai" => WriterProfile::of_kind("openai"),
+            Some(("openai", m)) if !m.trim().is_empty() => WriterProfile {
+                model: Some(m.trim().to_string()),
+                ..WriterProfile::of_kind("openai")
+            },
+            Some(("gguf", path)) if !path.trim().is_empty() => WriterProfile {
+                path: Some(PathBuf::from(path.trim())),
+                ..WriterProfile::of_kind("gguf")
+            },
+            _ => {
+                let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+                return Err(config(format!(
+                    "unknown writer {spec:?}; use builtin, openai[:MODEL], gguf:PATH{}",
+                    if names.is_empty() {
+                        ", or add a [writers.NAME] profile to mural.toml".to_string()
+                    } else {
+                        format!(", or a profile from mural.toml ({})", names.join(", "))
+                    }
+                )));
+            }
+        }
+    };
+    build_profile(spec, &profile, env, sink)
+}
+
+fn build_profile(
+    label: &str,
+    p: &WriterProfile,
+    env: &dyn Fn(&str) -> Option<String>,
+    sink: Option<Sink>,
+) -> Result<Box<dyn Writer>, WriteError> {
+    match p.kind.as_str() {
+        "openai" => {
+            let backend = crate::openai::OpenAiChat::new(p, env)?;
+            Ok(Box::new(
+                LlmWriter::new(backend).sampling_from(p).stream(sink),
+            ))
+        }
+        "gguf" => {
+            let path = p.path.clone().ok_or_else(|| {
+                config(format!(
+                    "writer profile {label:?} has kind \"gguf\" but no path; add path = \"/models/model.gguf\""
+                ))
+            })?;
+            crate::gguf_meta::inspect(&path)?;
+            #[cfg(feature = "llama")]
+            {
+                let backend = crate::gguf::Gguf::load(&path, p)?;
+                Ok(Box::new(
+                    LlmWriter::new(backend).sampling_from(p).stream(sink),
+                ))
+            }
+            #[cfg(not(feature = "llama"))]
+            {
+                let _ = sink;
+                Err(config(format!(
+                    "this mural was built without the in-process GGUF writer; rebuild with `cargo build --release --features llama` (needs cmake and clang) to use {}",
+                    path.display()
+                )))
+            }
+        }
+        other => Err(config(format!(
+            "writer profile {label:?} has kind {other:?}; use one of: {}",
+            KINDS.join(", ")
+        ))),
+    }
+}
+
+impl<B: crate::Llm> LlmWriter<B> {
+    /// The profile's sampling overrides, applied on top of each target's
+    /// defaults.
+    pub fn sampling_from(mut self, p: &WriterProfile) -> Self {
+        self.profile = p.clone();
+        self
+    }
+}
