@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use mural_prompt::{lint, BuiltinWriter, Target, WriteRequest, Writer, Written};
+use mural_prompt::{lint, Target, WriteRequest, Written};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -27,7 +27,7 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     name = "mural",
     version,
     about = "Turns a few words into a finished picture prompt.",
-    after_help = "Examples:\n  mural prompt \"a beach sunset\"\n  mural prompt \"a red fox in the snow\" --target sd -n 4\n  mural vary \"portrait of an old sailor, oil painting\" -n 3\n  mural lint \"(cat:1.2), night, midday sun\" --target sd"
+    after_help = "Examples:\n  mural prompt \"a beach sunset\"\n  mural prompt \"a red fox in the snow\" --target sd -n 4\n  mural vary \"portrait of an old sailor, oil painting\" -n 3\n  mural lint \"(cat:1.2), night, midday sun\" --target sd\n  mural prompt \"a beach sunset\" --writer openai:gpt-4o-mini"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -101,6 +101,8 @@ struct WriteArgs {
     json: bool,
     #[command(flatten)]
     template: crate::template::TemplateFlag,
+    #[command(flatten)]
+    writer: crate::writer::WriterFlag,
 }
 
 #[derive(Args)]
@@ -217,7 +219,8 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
     };
     let ideas = crate::template::ideas(&args.template, &ideas)?;
     let seed = args.seed.unwrap_or_else(random_seed);
-    let writer = BuiltinWriter;
+    let cfg = crate::config::load()?;
+    let writer = crate::writer::build(&args.writer, &cfg)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // Validate every idea before printing anything.
@@ -231,7 +234,7 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
             style: args.style.clone(),
             vary,
         };
-        let mut written = writer.write(&req)?;
+        let mut written = crate::writer::write(writer.as_ref(), &args.writer, &req)?;
         for w in &mut written {
             w.negative_prompt =
                 crate::template::with_negative(&w.negative_prompt, &idea.negative_prompt);

@@ -1,4 +1,4 @@
-//! `mural.toml`: named painter profiles and defaults.
+//! `mural.toml`: named painter and writer profiles, and defaults.
 //!
 //! Found at `MURAL_CONFIG`, else `$XDG_CONFIG_HOME/mural/mural.toml`, else
 //! `~/.config/mural/mural.toml`; a missing file is an empty config.
@@ -11,10 +11,18 @@
 //! url = "http://127.0.0.1:7860"
 //! model = "sd_xl_base_1.0"
 //! rate_per_minute = 30
+//!
+//! writer = "local"              # used when --writer is not given
+//!
+//! [writers.local]
+//! kind = "openai"
+//! url = "http://127.0.0.1:11434/v1"
+//! model = "llama3.2"
 //! ```
 
 use crate::cli::usage;
 use anyhow::Result;
+use mural_llm::WriterProfile;
 use mural_paint::{Profile, KINDS};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -27,10 +35,12 @@ pub struct Config {
     pub painter: Option<String>,
     #[serde(default)]
     pub painters: BTreeMap<String, Profile>,
-    /// Writer profiles, accepted here and read by the LLM writers.
-    #[allow(dead_code)]
+    /// The writer when `--writer` is not given: builtin, openai[:MODEL],
+    /// gguf:PATH or a profile name.
+    pub writer: Option<String>,
+    /// LLM writer profiles (`[writers.NAME]`).
     #[serde(default)]
-    pub writers: BTreeMap<String, toml::Table>,
+    pub writers: BTreeMap<String, WriterProfile>,
 }
 
 /// mural's config directory: `$XDG_CONFIG_HOME/mural` or `~/.config/mural`.
@@ -85,6 +95,16 @@ pub fn load() -> Result<Config> {
                 path.display(),
                 p.kind,
                 KINDS.join(", ")
+            )));
+        }
+    }
+    for (name, w) in &cfg.writers {
+        if !mural_llm::profile::KINDS.contains(&w.kind.as_str()) {
+            return Err(usage(format!(
+                "{}: writer profile {name:?} has kind {:?}; use one of: {}",
+                path.display(),
+                w.kind,
+                mural_llm::profile::KINDS.join(", ")
             )));
         }
     }

@@ -9,6 +9,7 @@ mod config;
 mod paint;
 mod serve;
 mod template;
+mod writer;
 
 use std::process::ExitCode;
 

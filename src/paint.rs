@@ -10,7 +10,7 @@ use mural_paint::{PaintError, Painter, Profile};
 use mural_pipeline::batch::{self, Event, Outcome};
 use mural_pipeline::{ItemSpec, Kept, PaintItemError, Studio};
 use mural_prompt::writer::validate;
-use mural_prompt::{BuiltinWriter, Writer};
+use mural_prompt::{BuiltinWriter, Writer, Written};
 use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
@@ -59,6 +59,8 @@ pub struct ImagineArgs {
     pub json: bool,
     #[command(flatten)]
     pub template: crate::template::TemplateFlag,
+    #[command(flatten)]
+    pub writer: crate::writer::WriterFlag,
 }
 
 #[derive(Args)]
@@ -96,6 +98,8 @@ pub struct BatchArgs {
     pub resume: bool,
     #[command(flatten)]
     pub template: crate::template::TemplateFlag,
+    #[command(flatten)]
+    pub writer: crate::writer::WriterFlag,
 }
 
 #[derive(Subcommand)]
@@ -242,6 +246,7 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
     let seed = args.seed.unwrap_or_else(random_seed);
     let target = parse_target(&target)?.name().to_string();
     let ideas = crate::template::ideas(&args.template, std::slice::from_ref(&args.idea))?;
+    let writer = crate::writer::build(&args.writer, &cfg)?;
     // each expansion of a template is its own run; seeds do not overlap
     let mut code = ExitCode::SUCCESS;
     for (j, idea) in ideas.into_iter().enumerate() {
@@ -255,7 +260,15 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
             height,
             negative: idea.negative_prompt,
         };
-        code = paint_one(&spec, &label, &profile, None, &args.out, args.json)?;
+        code = paint_one(
+            &spec,
+            &label,
+            &profile,
+            writer.as_ref(),
+            None,
+            &args.out,
+            args.json,
+        )?;
     }
     Ok(code)
 }
@@ -264,6 +277,7 @@ fn paint_one(
     spec: &ItemSpec,
     label: &str,
     profile: &Profile,
+    writer: &dyn Writer,
     rerun_of: Option<i64>,
     out: &Path,
     json_out: bool,
@@ -278,7 +292,7 @@ fn paint_one(
         gallery: &gallery,
         painter: painter.as_ref(),
         painter_label: label,
-        writer: &BuiltinWriter,
+        writer,
         out,
     };
     let run_json = studio.recipe(spec, rerun_of);
@@ -365,7 +379,40 @@ pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
     let model = v["model"].as_str().filter(|m| !m.starts_with('('));
     let cfg = config::load()?;
     let (label, profile) = config::painter_profile(&cfg, Some(label), model)?;
-    paint_one(&spec, &label, &profile, Some(id), out, json_out)
+    // the built-in writer writes the same prompts again from the recipe;
+    // an LLM's prompts are replayed as recorded
+    let writer: Box<dyn Writer> = match v["writer"].as_str() {
+        None | Some("builtin") => Box::new(BuiltinWriter),
+        Some(name) => Box::new(crate::writer::Recorded {
+            name: name.to_string(),
+            prompts: run
+                .images
+                .iter()
+                .map(|im| Written {
+                    idea: spec.idea.clone(),
+                    target: parse_target(&spec.target).unwrap_or(mural_prompt::Target::Dalle),
+                    seed: im.seed,
+                    index: im.index,
+                    prompt: im.prompt.clone(),
+                    negative_prompt: im.negative_prompt.clone(),
+                    params: im.recipe["writer_params"]
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                    repaired: false,
+                })
+                .collect(),
+        }),
+    };
+    paint_one(
+        &spec,
+        &label,
+        &profile,
+        writer.as_ref(),
+        Some(id),
+        out,
+        json_out,
+    )
 }
 
 pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
@@ -389,7 +436,16 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
     let cfg = config::load()?;
     let mut gallery = open_gallery()?;
 
-    let (batch_id, label, painter, out) = if args.resume {
+    let writer_for = |spec: String| {
+        crate::writer::build(
+            &crate::writer::WriterFlag {
+                writer: Some(spec),
+                stream: false,
+            },
+            &cfg,
+        )
+    };
+    let (batch_id, label, painter, out, writer) = if args.resume {
         let b = gallery.unfinished_batch(&source)?.ok_or_else(|| {
             usage(format!(
                 "no unfinished batch for {}; run it without --resume",
@@ -408,7 +464,20 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             config::painter_profile(&cfg, o["painter"].as_str(), o["model"].as_str())?;
         let out = PathBuf::from(o["out"].as_str().unwrap_or("mural-out"));
         eprintln!("resuming batch {} ({})", b.id, args.file.display());
-        (b.id, label, build_painter(&profile)?, out)
+        // the writer the batch started with, unless --writer says otherwise
+        let writer = args
+            .writer
+            .writer
+            .clone()
+            .or_else(|| o["writer"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "builtin".to_string());
+        (
+            b.id,
+            label,
+            build_painter(&profile)?,
+            out,
+            writer_for(writer)?,
+        )
     } else {
         let (label, profile) = config::painter_profile(
             &cfg,
@@ -453,6 +522,8 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             items = expanded;
         }
         let painter = build_painter(&profile)?;
+        let writer_spec = args.writer.spec(&cfg);
+        let writer = writer_for(writer_spec.clone())?;
         for (i, it) in items.iter().enumerate() {
             check_item(it, painter.as_ref(), &label)
                 .map_err(|e| usage(format!("{}: item {}: {e}", args.file.display(), i + 1)))?;
@@ -468,6 +539,7 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
         let out = std::fs::canonicalize(&args.out).unwrap_or_else(|_| args.out.clone());
         let options = json!({
             "painter": label,
+            "writer": writer_spec,
             "model": args.painter.model,
             "out": out.to_string_lossy(),
             "concurrency": args.concurrency,
@@ -477,14 +549,14 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             .map(serde_json::to_value)
             .collect::<Result<_, _>>()?;
         let id = gallery.create_batch(&source, &digest, &options, &specs)?;
-        (id, label, painter, out)
+        (id, label, painter, out, writer)
     };
     writable_dir(&out)?;
     let studio = Studio {
         gallery: &gallery,
         painter: painter.as_ref(),
         painter_label: &label,
-        writer: &BuiltinWriter,
+        writer: writer.as_ref(),
         out: &out,
     };
     let items = gallery.batch_items(batch_id)?;

@@ -56,6 +56,10 @@ pub struct Fake {
     pub base: Mutex<String>,
     /// ComfyUI: use the old error shape (`error` as a string).
     pub old_errors: std::sync::atomic::AtomicBool,
+    /// Chat: scripted replies, in order (see `openai_chat`).
+    pub chat_script: Mutex<VecDeque<String>>,
+    /// Chat: refuse `n` > 1 as llama.cpp's server does.
+    pub refuse_n: std::sync::atomic::AtomicBool,
 }
 
 impl Fake {
@@ -979,4 +983,153 @@ async fn runway_output(headers: HeaderMap) -> Response {
         return StatusCode::BAD_REQUEST.into_response();
     }
     ([("content-type", "image/jpeg")], jpeg(96, 54)).into_response()
+}
+
+// ------------------------------------------------------------ OpenAI chat
+
+/// The idea in a chat request's user message ("Idea: ...").
+fn chat_idea(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "user")
+        .find_map(|m| {
+            m["content"]
+                .as_str()?
+                .lines()
+                .find_map(|l| l.strip_prefix("Idea: ").map(str::to_string))
+        })
+        .unwrap_or_default()
+}
+
+/// A good prompt for the idea, different per seed and choice.
+fn chat_good(idea: &str, seed: u64, choice: usize) -> String {
+    let light = [
+        "soft morning light",
+        "dramatic side light",
+        "overcast glow",
+        "warm lamplight",
+    ];
+    let view = [
+        "wide establishing view",
+        "intimate close-up",
+        "low angle",
+        "aerial view",
+    ];
+    let k = (seed as usize + choice) % 4;
+    format!(
+        "{idea}, {}, {}, rich textures, balanced composition",
+        light[k],
+        view[(k + 1) % 4]
+    )
+}
+
+/// OpenAI chat completions: `POST /v1/chat/completions`, as OpenAI,
+/// llama.cpp's server and Ollama speak it. Checks the bearer key when one
+/// is sent, the body's shape, and answers with scripted replies:
+/// - any text: that choice's content;
+/// - `@good`: a good prompt for the idea;
+/// - `@malformed`: a 200 whose body is not JSON;
+/// - `@nochoices`: a 200 JSON body without `choices`;
+/// - `@int-code-error`: a 500 whose error `code` is a number.
+///
+/// `refuse_n` answers `n` > 1 with llama.cpp's 400 (an integer code).
+/// `stream: true` answers with server-sent events, a few bytes at a time.
+pub fn openai_chat() -> Server {
+    async fn chat(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+        if headers.get("authorization").is_some() {
+            if let Err(sent) = bearer_ok(&headers) {
+                return openai_error(
+                    StatusCode::UNAUTHORIZED,
+                    &format!("Incorrect API key provided: {sent}. You can find your API key at https://platform.openai.com/account/api-keys."),
+                    None,
+                    Some("invalid_api_key"),
+                );
+            }
+        }
+        let Ok(b) = serde_json::from_slice::<Value>(&body) else {
+            return openai_error(StatusCode::BAD_REQUEST, "body is not JSON", None, None);
+        };
+        let roles: Vec<&str> = b["messages"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|m| m["role"].as_str()).collect())
+            .unwrap_or_default();
+        if !b["model"].is_string() || roles.first() != Some(&"system") || !roles.contains(&"user") {
+            return openai_error(
+                StatusCode::BAD_REQUEST,
+                "model and messages (system, user) are required",
+                Some("messages"),
+                None,
+            );
+        }
+        if b.get("max_tokens").is_none() && b.get("max_completion_tokens").is_none() {
+            return openai_error(StatusCode::BAD_REQUEST, "set max_tokens", None, None);
+        }
+        let n = b["n"].as_u64().unwrap_or(1) as usize;
+        if n > 1 && fake.refuse_n.load(Ordering::SeqCst) {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {"code": 400, "message": "Only one completion choice is allowed", "type": "invalid_request_error"}})),
+            )
+                .into_response();
+        }
+        let seed = b["seed"].as_u64().unwrap_or(0);
+        let idea = chat_idea(&b);
+        let mut contents = Vec::new();
+        for choice in 0..n {
+            let next = fake.chat_script.lock().unwrap().pop_front();
+            let text = match next.as_deref() {
+                None | Some("@good") => chat_good(&idea, seed, choice),
+                Some("@malformed") => {
+                    return (StatusCode::OK, [("content-type", "application/json")], "{\"choices\": [ {\"mess").into_response()
+                }
+                Some("@nochoices") => return Json(json!({"object": "chat.completion", "id": "x"})).into_response(),
+                Some("@int-code-error") => {
+                    return (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        Json(json!({"error": {"code": 500, "message": "model crashed", "type": "server_error"}})),
+                    )
+                        .into_response()
+                }
+                Some(t) => t.to_string(),
+            };
+            contents.push(text);
+        }
+        fake.painted.fetch_add(1, Ordering::SeqCst);
+        if b["stream"] == json!(true) {
+            let mut events = String::new();
+            for (i, c) in contents.iter().enumerate() {
+                events.push_str(&format!("data: {}\n\n", json!({"object": "chat.completion.chunk", "choices": [{"index": i, "delta": {"role": "assistant"}}]})));
+                for word in c.split_inclusive(' ') {
+                    events.push_str(&format!("data: {}\n\n", json!({"object": "chat.completion.chunk", "choices": [{"index": i, "delta": {"content": word}}]})));
+                }
+            }
+            events.push_str("data: [DONE]\n\n");
+            let chunks: Vec<Result<Bytes, std::io::Error>> = events
+                .into_bytes()
+                .chunks(13)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            return (
+                [("content-type", "text/event-stream")],
+                Body::from_stream(futures_util::stream::iter(chunks)),
+            )
+                .into_response();
+        }
+        let choices: Vec<Value> = contents
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json!({"index": i, "message": {"role": "assistant", "content": c}, "finish_reason": "stop"}))
+            .collect();
+        Json(json!({"id": "chatcmpl-1", "object": "chat.completion", "model": b["model"], "choices": choices})).into_response()
+    }
+    start(|fake| {
+        Router::new()
+            .route(
+                "/v1/chat/completions",
+                post(chat).layer(middleware::from_fn_with_state(fake.clone(), faulty)),
+            )
+            .with_state(fake)
+    })
 }

@@ -11,3 +11,4 @@ mod painters;
 mod serve;
 mod snapshots;
 mod templates;
+mod writers;

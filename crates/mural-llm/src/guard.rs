@@ -22,7 +22,32 @@ pub const RULES: &[&str] = &[
     "contradiction",
     "camera_terms",
     "budget",
+    "repeated_phrase",
 ];
+
+/// Markup, template tokens and links: chat debris, never a picture's words.
+fn markup(text: &str) -> Option<&'static str> {
+    let lower = text.to_lowercase();
+    let tag = lower.as_bytes().windows(2).any(|w| {
+        w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'|' || w[1] == b'!')
+    });
+    if tag {
+        return Some("markup tags");
+    }
+    for (needle, what) in [
+        ("[/", "markup tags"),
+        ("{{", "template braces"),
+        ("http://", "a link"),
+        ("https://", "a link"),
+        ("www.", "a link"),
+        ("```", "a code fence"),
+    ] {
+        if lower.contains(needle) {
+            return Some(what);
+        }
+    }
+    None
+}
 
 fn tags_target(t: Target) -> bool {
     matches!(t, Target::Sd | Target::Sdxl)
@@ -86,7 +111,27 @@ pub fn shape(target: Target, text: &str, draft: &Written) -> (String, String) {
     } else {
         text
     };
-    (prompt, draft.negative_prompt.clone())
+    let negative = negative_for(&prompt, &draft.negative_prompt);
+    (prompt, negative)
+}
+
+/// The built-in writer's negative prompt, less the terms the model's
+/// prompt asks for ("photo" when the model chose a photograph).
+pub fn negative_for(prompt: &str, negative: &str) -> String {
+    let words: Vec<String> = mural_prompt::text::lower_words(prompt);
+    let asks = |term: &str| {
+        mural_prompt::text::lower_words(term).iter().any(|t| {
+            t.len() >= 4
+                && words.iter().any(|w| {
+                    w.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(w.as_str()))
+                })
+        })
+    };
+    negative
+        .split(", ")
+        .filter(|t| !t.trim().is_empty() && !asks(t))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The broken invariants of a shaped prompt.
@@ -97,10 +142,17 @@ pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) ->
             detail: "the prompt is empty".to_string(),
         }];
     }
-    check(a, target, prompt, negative)
+    let mut out: Vec<Violation> = check(a, target, prompt, negative)
         .into_iter()
         .filter(|v| RULES.contains(&v.rule))
-        .collect()
+        .collect();
+    if let Some(what) = markup(prompt).filter(|_| markup(&a.idea).is_none()) {
+        out.push(Violation {
+            rule: "debris",
+            detail: format!("the prompt contains {what}, not a description"),
+        });
+    }
+    out
 }
 
 fn sentence_case(idea: &str) -> String {
@@ -131,7 +183,14 @@ pub fn repair(a: &Analysis, target: Target, prompt: &str, draft: &Written) -> St
     } else {
         split_sentences(body)
     };
-    units.retain(|u| forbid.allows(u) && (!a.non_photographic() || forbid.no_camera(u)));
+    let idea_markup = markup(&a.idea).is_some();
+    let mut seen = std::collections::HashSet::new();
+    units.retain(|u| {
+        forbid.allows(u)
+            && (!a.non_photographic() || forbid.no_camera(u))
+            && (idea_markup || markup(u).is_none())
+            && seen.insert(u.to_lowercase())
+    });
     // 2. the subject goes back in, first
     let join = |units: &[String]| {
         let text = if tags {
@@ -264,6 +323,33 @@ mod tests {
         assert!(
             violations(&analyze(idea), Target::Midjourney, &p, "").is_empty(),
             "{p}"
+        );
+    }
+
+    #[test]
+    fn chat_debris_and_loops_are_caught_and_cut() {
+        let idea = "a red fox in the snow";
+        let a = analyze(idea);
+        let d = draft(idea, Target::Dalle);
+        let text = "A red fox in the snow. <p>I am a fox.</p> Soft snow falls on the red fox. Soft snow falls on the red fox.";
+        let v = violations(&a, Target::Dalle, text, "");
+        assert!(v.iter().any(|v| v.rule == "debris"), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == "repeated_phrase"), "{v:?}");
+        let fixed = repair(&a, Target::Dalle, text, &d);
+        assert_eq!(
+            fixed,
+            "A red fox in the snow. Soft snow falls on the red fox."
+        );
+    }
+
+    #[test]
+    fn the_negative_prompt_does_not_fight_the_prompt() {
+        assert_eq!(
+            negative_for(
+                "a professional photograph of a fox",
+                "photo, blurry, watermark"
+            ),
+            "blurry, watermark"
         );
     }
 

@@ -1,0 +1,108 @@
+//! `--writer` and `--stream`: which writer writes, and streaming its text.
+
+use crate::cli::usage;
+use crate::config::Config;
+use anyhow::Result;
+use clap::Args;
+use mural_prompt::{WriteError, WriteRequest, Writer, Written};
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+/// `--writer` and `--stream`, shared by the commands that write.
+#[derive(Args, Clone, Default)]
+pub struct WriterFlag {
+    /// Writer: builtin (offline, the default), openai[:MODEL] (any
+    /// OpenAI-compatible endpoint: OPENAI_BASE_URL, OPENAI_API_KEY),
+    /// gguf:PATH (a local model, in process), or a [writers.NAME] profile.
+    #[arg(long, value_name = "WRITER")]
+    pub writer: Option<String>,
+    /// Show an LLM writer's text on stderr as it arrives (on a terminal).
+    #[arg(long)]
+    pub stream: bool,
+}
+
+impl WriterFlag {
+    /// The writer spec in force: the flag, else mural.toml's `writer`.
+    pub fn spec(&self, cfg: &Config) -> String {
+        self.writer
+            .clone()
+            .or_else(|| cfg.writer.clone())
+            .unwrap_or_else(|| "builtin".to_string())
+    }
+}
+
+/// A setup problem is bad input (exit 2); anything else stays as it is.
+pub fn setup_error(e: WriteError) -> anyhow::Error {
+    match e {
+        WriteError::Config { message } => usage(message),
+        e => e.into(),
+    }
+}
+
+/// Prints streamed text to stderr, one line per completion.
+fn stderr_sink() -> mural_llm::Sink {
+    let current: Mutex<Option<usize>> = Mutex::new(None);
+    Arc::new(move |i: usize, piece: &str| {
+        let mut cur = current.lock().unwrap_or_else(|p| p.into_inner());
+        let mut err = std::io::stderr().lock();
+        if *cur != Some(i) {
+            if cur.is_some() {
+                let _ = writeln!(err);
+            }
+            let _ = write!(err, "\x1b[2m[#{}]\x1b[0m ", i + 1);
+            *cur = Some(i);
+        }
+        let _ = write!(err, "{}", piece.replace('\n', " "));
+        let _ = err.flush();
+    })
+}
+
+/// Builds the writer `flag` names.
+pub fn build(flag: &WriterFlag, cfg: &Config) -> Result<Box<dyn Writer>> {
+    let spec = flag.spec(cfg);
+    let sink = (flag.stream && std::io::stderr().is_terminal()).then(stderr_sink);
+    mural_llm::build(&spec, &cfg.writers, &|k| std::env::var(k).ok(), sink).map_err(setup_error)
+}
+
+/// Writes, mapping setup problems to exit code 2; ends a streamed line.
+pub fn write(w: &dyn Writer, flag: &WriterFlag, req: &WriteRequest) -> Result<Vec<Written>> {
+    let r = w.write(req);
+    if flag.stream && std::io::stderr().is_terminal() && w.name() != "builtin" {
+        eprintln!();
+    }
+    r.map_err(setup_error)
+}
+
+/// Replays the prompts a gallery run recorded: a re-run of an LLM-written
+/// run paints the same prompts instead of asking the model again.
+pub struct Recorded {
+    pub name: String,
+    pub prompts: Vec<Written>,
+}
+
+impl Writer for Recorded {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
+        mural_prompt::writer::validate(req)?;
+        (0..req.n)
+            .map(|i| {
+                let mut w = self
+                    .prompts
+                    .iter()
+                    .find(|p| p.index == i)
+                    .cloned()
+                    .ok_or_else(|| WriteError::Config {
+                        message: format!(
+                            "the run recorded no prompt #{}; it cannot be re-run exactly",
+                            i + 1
+                        ),
+                    })?;
+                w.seed = req.seed.wrapping_add(i as u64);
+                Ok(w)
+            })
+            .collect()
+    }
+}
