@@ -211,12 +211,10 @@ impl Gguf {
         let mut sampler = LlamaSampler::greedy();
         let mut batch = LlamaBatch::new(1, 1);
         let start = Instant::now();
-        let mut pos = tokens.len() as i32;
-        for _ in 0..n {
+        for pos in (tokens.len() as i32..).take(n) {
             let t = sampler.sample(&ctx, -1);
             batch.clear();
             batch.add(t, pos, &[0], true).map_err(|e| self.fail(e))?;
-            pos += 1;
             ctx.decode(&mut batch).map_err(|e| self.fail(e))?;
         }
         Ok((tokens.len(), start.elapsed().as_secs_f64()))
@@ -318,8 +316,7 @@ impl Llm for Gguf {
             ]);
             let mut text = String::new();
             let mut utf8 = Utf8::default();
-            let mut pos = tokens.len() as i32;
-            for _ in 0..max_new {
+            for pos in (tokens.len() as i32..).take(max_new) {
                 let t = sampler.sample(&ctx, -1);
                 if vocab.is_eog(t) {
                     break;
@@ -341,7 +338,6 @@ impl Llm for Gguf {
                 }
                 batch.clear();
                 batch.add(t, pos, &[0], true).map_err(|e| self.fail(e))?;
-                pos += 1;
                 ctx.decode(&mut batch).map_err(|e| self.fail(e))?;
             }
             out.push(text.trim().to_string());
