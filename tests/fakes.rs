@@ -1066,6 +1066,17 @@ pub fn openai_chat() -> Server {
         if b.get("max_tokens").is_none() && b.get("max_completion_tokens").is_none() {
             return openai_error(StatusCode::BAD_REQUEST, "set max_tokens", None, None);
         }
+        // like OpenAI's reasoning models: default sampling only
+        if b["model"].as_str().is_some_and(|m| m.starts_with("o3"))
+            && b.get("temperature").is_some()
+        {
+            return openai_error(
+                StatusCode::BAD_REQUEST,
+                "Unsupported value: 'temperature' does not support 0.8 with this model. Only the default (1) value is supported.",
+                Some("temperature"),
+                Some("unsupported_value"),
+            );
+        }
         let n = b["n"].as_u64().unwrap_or(1) as usize;
         if n > 1 && fake.refuse_n.load(Ordering::SeqCst) {
             return (

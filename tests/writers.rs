@@ -402,6 +402,61 @@ fn profiles_choose_token_param_and_n() {
 }
 
 #[test]
+fn reasoning_models_get_their_default_sampling() {
+    let s = fakes::openai_chat();
+    let r = prompt(&s.url, &["a cat", "--writer", "openai:o3-mini", "-n", "2"]).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bodies = s.fake.bodies(chat_path());
+    assert_eq!(bodies.len(), 2, "refused once, then without temperature");
+    assert!(bodies[1].get("temperature").is_none() && bodies[1].get("top_p").is_none());
+}
+
+#[test]
+fn stream_on_a_terminal_shows_the_text_as_it_arrives() {
+    // `script` gives mural a pseudo-terminal, as a user's shell would
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs util-linux's script"
+        );
+        return;
+    }
+    let s = fakes::openai_chat();
+    let cmd = format!(
+        "{} prompt 'a red fox in the snow' --writer openai:m -n 2 --stream --seed 1",
+        env!("CARGO_BIN_EXE_mural")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("OPENAI_BASE_URL", format!("{}/v1", s.url))
+        .env_remove("OPENAI_API_KEY")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("[#1]") && text.contains("[#2]"), "{text}");
+    assert_eq!(s.fake.bodies(chat_path())[0]["stream"], true);
+    // without a terminal, --stream changes nothing
+    let piped = prompt(
+        &s.url,
+        &[
+            "a red fox in the snow",
+            "--writer",
+            "openai:m",
+            "--stream",
+            "--json",
+        ],
+    )
+    .run();
+    assert!(!piped.stderr.contains("[#1]"), "{}", piped.stderr);
+}
+
+#[test]
 fn bad_writer_specs_are_usage_errors() {
     TestCommand::new(&["prompt", "a cat", "--writer", "gpt"])
         .run()

@@ -32,6 +32,8 @@ pub struct OpenAiChat {
     token_param: &'static str,
     /// Whether to ask for `n` choices in one request.
     use_n: AtomicBool,
+    /// Whether to send temperature and top_p (reasoning models refuse them).
+    sampling_params: AtomicBool,
     bridge: Bridge,
 }
 
@@ -119,6 +121,7 @@ impl OpenAiChat {
                 .unwrap_or_else(|| DEFAULT_MODEL.to_string()),
             token_param,
             use_n: AtomicBool::new(p.n.unwrap_or(true)),
+            sampling_params: AtomicBool::new(true),
             bridge,
         })
     }
@@ -136,8 +139,10 @@ impl OpenAiChat {
         let mut b = Map::new();
         b.insert("model".into(), json!(self.model));
         b.insert("messages".into(), Value::Array(messages));
-        b.insert("temperature".into(), json!(s.temperature));
-        b.insert("top_p".into(), json!(s.top_p));
+        if self.sampling_params.load(Ordering::Relaxed) {
+            b.insert("temperature".into(), json!(s.temperature));
+            b.insert("top_p".into(), json!(s.top_p));
+        }
         b.insert(self.token_param.into(), json!(s.max_tokens));
         // 31 bits: every server's seed type holds it
         b.insert("seed".into(), json!(seed & 0x7fff_ffff));
@@ -381,6 +386,38 @@ impl Llm for OpenAiChat {
         sampling: &Sampling,
         sink: Option<&Sink>,
     ) -> Result<Vec<String>, WriteError> {
+        match self.complete_once(chat, n, seed, sampling, sink) {
+            // reasoning models take only their default sampling: once told,
+            // mural stops sending it
+            Err(WriteError::Config { message })
+                if refuses_sampling(&message)
+                    && self.sampling_params.swap(false, Ordering::Relaxed) =>
+            {
+                self.complete_once(chat, n, seed, sampling, sink)
+            }
+            r => r,
+        }
+    }
+}
+
+/// Whether an error says the model takes no temperature or top_p.
+fn refuses_sampling(message: &str) -> bool {
+    let m = message.to_lowercase();
+    (m.contains("temperature") || m.contains("top_p"))
+        && (m.contains("unsupported")
+            || m.contains("not support")
+            || m.contains("only the default"))
+}
+
+impl OpenAiChat {
+    fn complete_once(
+        &self,
+        chat: &Chat,
+        n: usize,
+        seed: u64,
+        sampling: &Sampling,
+        sink: Option<&Sink>,
+    ) -> Result<Vec<String>, WriteError> {
         let url = format!("{}/chat/completions", self.base);
         let call = |n: usize, seed: u64, offset: usize| Call {
             client: self.client.clone(),
@@ -472,6 +509,12 @@ mod tests {
             br#"{"error":{"message":"Unsupported value: 'n' does not support 3 with this model.","param":"n","code":"unsupported_value"}}"#
         ));
         assert!(!refuses_n(br#"{"error":{"message":"model not found"}}"#));
+    }
+
+    #[test]
+    fn reasoning_models_refusing_temperature_are_recognized() {
+        assert!(refuses_sampling("openai writer at x: chat: HTTP 400: Unsupported value: 'temperature' does not support 0.8 with this model. Only the default (1) value is supported."));
+        assert!(!refuses_sampling("HTTP 400: model not found"));
     }
 
     #[test]

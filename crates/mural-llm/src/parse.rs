@@ -157,8 +157,10 @@ fn preamble(line: &str) -> bool {
             .any(|p| l.starts_with(p)))
 }
 
-/// The prompts in one reply. `want` is how many the reply was asked for:
-/// when it is one, plain lines are one prompt, not several.
+/// The prompts in one reply. `want` is how many are still wanted: plain
+/// lines are several prompts only when there are exactly that many (a
+/// server that ignored `n` and listed them); otherwise they are one prompt
+/// in several paragraphs.
 pub fn candidates(reply: &str, want: usize) -> Vec<String> {
     let text = strip_thinking(reply);
     let text: String = text
@@ -200,7 +202,7 @@ pub fn candidates(reply: &str, want: usize) -> Vec<String> {
     };
     let out: Vec<String> = if items.len() >= 2 || (items.len() == 1 && lines.len() == 1) {
         items
-    } else if want > 1 && lines.len() > 1 {
+    } else if want > 1 && lines.len() == want {
         lines.iter().map(|l| l.to_string()).collect()
     } else {
         vec![lines.join(" ")]
@@ -257,6 +259,11 @@ mod tests {
             ]
         );
         assert_eq!(candidates("first\nsecond", 2), vec!["first", "second"]);
+        // paragraphs of one prompt stay one prompt
+        assert_eq!(
+            candidates("A fox.\nIn snow.\nAt dusk.", 2),
+            vec!["A fox. In snow. At dusk."]
+        );
         // one prompt asked for: its lines are one prompt
         assert_eq!(candidates("A fox.\nIn snow.", 1), vec!["A fox. In snow."]);
     }
