@@ -126,6 +126,12 @@ impl Reply {
     }
 }
 
+/// After one attempt: the call's result, or how long to wait.
+enum Step<T> {
+    Return(Result<T, HttpError>),
+    Wait(Duration),
+}
+
 /// What a backend makes of one reply.
 #[derive(Debug)]
 pub enum Verdict<T> {
@@ -338,7 +344,6 @@ impl Client {
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         judge: impl Fn(&Reply) -> Verdict<T>,
     ) -> Result<T, HttpError> {
-        let p = &self.inner.policy;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -349,31 +354,40 @@ impl Client {
                     Err(v) => v.cast(),
                 }
             };
-            let (message, hint) = match outcome {
-                Verdict::Done(t) => return Ok(t),
-                Verdict::Fail(mut e) => {
-                    e.message = self.redact(&format!("{}: {what}: {}", self.service(), e.message));
-                    e.attempts = attempt;
-                    return Err(e);
-                }
-                Verdict::Retry {
-                    message,
-                    retry_after,
-                } => (message, retry_after),
-            };
-            if attempt > p.max_retries {
-                return Err(HttpError {
-                    kind: Kind::Unavailable,
-                    message: self.redact(&format!(
-                        "{}: {what}: {message} (gave up after {attempt} attempt{})",
-                        self.service(),
-                        if attempt == 1 { "" } else { "s" }
-                    )),
-                    attempts: attempt,
-                });
+            match self.settle(what, attempt, outcome) {
+                Step::Return(r) => return r,
+                Step::Wait(d) => tokio::time::sleep(d).await,
             }
-            tokio::time::sleep(self.backoff(attempt, hint)).await;
         }
+    }
+
+    /// What one attempt's verdict means: a result to return (messages
+    /// redacted and prefixed), or a wait before the next attempt.
+    fn settle<T>(&self, what: &str, attempt: u32, outcome: Verdict<T>) -> Step<T> {
+        let (message, hint) = match outcome {
+            Verdict::Done(t) => return Step::Return(Ok(t)),
+            Verdict::Fail(mut e) => {
+                e.message = self.redact(&format!("{}: {what}: {}", self.service(), e.message));
+                e.attempts = attempt;
+                return Step::Return(Err(e));
+            }
+            Verdict::Retry {
+                message,
+                retry_after,
+            } => (message, retry_after),
+        };
+        if attempt > self.inner.policy.max_retries {
+            return Step::Return(Err(HttpError {
+                kind: Kind::Unavailable,
+                message: self.redact(&format!(
+                    "{}: {what}: {message} (gave up after {attempt} attempt{})",
+                    self.service(),
+                    if attempt == 1 { "" } else { "s" }
+                )),
+                attempts: attempt,
+            }));
+        }
+        Step::Wait(self.backoff(attempt, hint))
     }
 
     /// A streamed call (server-sent events and the like): `on_chunk` hears
@@ -388,7 +402,6 @@ impl Client {
         on_chunk: &mut (dyn FnMut(&[u8]) + Send),
         judge: impl Fn(&Reply) -> Verdict<()>,
     ) -> Result<(), HttpError> {
-        let p = &self.inner.policy;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -433,30 +446,10 @@ impl Client {
                     }
                 }
             };
-            let (message, hint) = match outcome {
-                Verdict::Done(()) => return Ok(()),
-                Verdict::Fail(mut e) => {
-                    e.message = self.redact(&format!("{}: {what}: {}", self.service(), e.message));
-                    e.attempts = attempt;
-                    return Err(e);
-                }
-                Verdict::Retry {
-                    message,
-                    retry_after,
-                } => (message, retry_after),
-            };
-            if attempt > p.max_retries {
-                return Err(HttpError {
-                    kind: Kind::Unavailable,
-                    message: self.redact(&format!(
-                        "{}: {what}: {message} (gave up after {attempt} attempt{})",
-                        self.service(),
-                        if attempt == 1 { "" } else { "s" }
-                    )),
-                    attempts: attempt,
-                });
+            match self.settle(what, attempt, outcome) {
+                Step::Return(r) => return r,
+                Step::Wait(d) => tokio::time::sleep(d).await,
             }
-            tokio::time::sleep(self.backoff(attempt, hint)).await;
         }
     }
 

@@ -96,6 +96,15 @@ pub fn format_rule(target: Target) -> String {
     }
 }
 
+/// The idea's content words a prompt must keep (not the excluded ones).
+fn kept_words(a: &Analysis) -> Vec<String> {
+    a.content_words
+        .iter()
+        .filter(|w| !a.negations.contains(w))
+        .cloned()
+        .collect()
+}
+
 fn quoted_list(words: &[String]) -> String {
     words
         .iter()
@@ -111,12 +120,7 @@ pub fn system(a: &Analysis, target: Target, vary: bool) -> String {
         describe(target),
         format_rule(target)
     );
-    let kept: Vec<String> = a
-        .content_words
-        .iter()
-        .filter(|w| !a.negations.contains(w))
-        .cloned()
-        .collect();
+    let kept = kept_words(a);
     let _ = writeln!(
         s,
         "1. Keep every word of the idea; drop, replace or contradict none of them{}.",
@@ -286,12 +290,7 @@ pub fn chat(a: &Analysis, req: &WriteRequest) -> Chat {
 pub fn again(chat: &Chat, a: &Analysis, target: Target, first: &str, bad: &[Violation]) -> Chat {
     let mut c = chat.clone();
     let problems: Vec<&str> = bad.iter().map(|v| v.detail.as_str()).collect();
-    let kept: Vec<String> = a
-        .content_words
-        .iter()
-        .filter(|w| !a.negations.contains(w))
-        .cloned()
-        .collect();
+    let kept = kept_words(a);
     c.messages.push(Message {
         role: Role::Assistant,
         content: first.to_string(),
