@@ -234,7 +234,7 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
             style: args.style.clone(),
             vary,
         };
-        let mut written = crate::writer::write(writer.as_ref(), &args.writer, &req)?;
+        let mut written = crate::writer::write(writer.as_ref(), &req)?;
         for w in &mut written {
             w.negative_prompt =
                 crate::template::with_negative(&w.negative_prompt, &idea.negative_prompt);

@@ -343,6 +343,7 @@ fn paint_one(
         }
         Err(e) => {
             let msg = match &e {
+                PaintItemError::Item(i) if i.to_string().starts_with("writer ") => i.to_string(),
                 PaintItemError::Item(i) => format!("painter {label}: {i}"),
                 PaintItemError::Fatal(f) => f.to_string(),
             };

@@ -61,16 +61,35 @@ fn stderr_sink() -> mural_llm::Sink {
 pub fn build(flag: &WriterFlag, cfg: &Config) -> Result<Box<dyn Writer>> {
     let spec = flag.spec(cfg);
     let sink = (flag.stream && std::io::stderr().is_terminal()).then(stderr_sink);
-    mural_llm::build(&spec, &cfg.writers, &|k| std::env::var(k).ok(), sink).map_err(setup_error)
+    let streams = sink.is_some();
+    let w = mural_llm::build(&spec, &cfg.writers, &|k| std::env::var(k).ok(), sink)
+        .map_err(setup_error)?;
+    Ok(if streams && w.name() != "builtin" {
+        Box::new(EndsStreamedLine(w))
+    } else {
+        w
+    })
 }
 
-/// Writes, mapping setup problems to exit code 2; ends a streamed line.
-pub fn write(w: &dyn Writer, flag: &WriterFlag, req: &WriteRequest) -> Result<Vec<Written>> {
-    let r = w.write(req);
-    if flag.stream && std::io::stderr().is_terminal() && w.name() != "builtin" {
-        eprintln!();
+/// Ends the streamed text's line once a request is written, so what the
+/// command prints next starts on a line of its own.
+struct EndsStreamedLine(Box<dyn Writer>);
+
+impl Writer for EndsStreamedLine {
+    fn name(&self) -> &str {
+        self.0.name()
     }
-    r.map_err(setup_error)
+
+    fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
+        let r = self.0.write(req);
+        eprintln!();
+        r
+    }
+}
+
+/// Writes, mapping setup problems to exit code 2.
+pub fn write(w: &dyn Writer, req: &WriteRequest) -> Result<Vec<Written>> {
+    w.write(req).map_err(setup_error)
 }
 
 /// Replays the prompts a gallery run recorded: a re-run of an LLM-written

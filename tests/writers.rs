@@ -362,6 +362,25 @@ fn endpoint_down_names_the_url() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("http://127.0.0.1:9/v1"), "{}", r.stderr);
     assert!(r.stderr.contains("running"), "{}", r.stderr);
+    // imagine says the writer failed, not the painter
+    let dir = TempDir::new("writer-down-imagine");
+    let r = TestCommand::new(&[
+        "imagine",
+        "a cat",
+        "--writer",
+        "openai:m",
+        "--out",
+        dir.0.to_str().unwrap(),
+    ])
+    .env("OPENAI_BASE_URL", format!("{url}/v1"))
+    .env("MURAL_HOME", dir.0.join("home"))
+    .run();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("mural: writer openai:m: "),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

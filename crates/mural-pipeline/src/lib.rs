@@ -197,10 +197,19 @@ impl Studio<'_> {
         run_json: &Value,
         on_image: &dyn Fn(&Kept),
     ) -> Result<(), PaintItemError> {
-        let written = self
-            .writer
-            .write(&spec.write_request()?)
-            .map_err(ItemError::from)?;
+        let written =
+            self.writer
+                .write(&spec.write_request()?)
+                .map_err(|e| match ItemError::from(e) {
+                    // say which stage failed: the writer, not the painter
+                    ItemError::Failed(m) => {
+                        ItemError::Failed(format!("writer {}: {m}", self.writer.name()))
+                    }
+                    ItemError::Invalid(m) => {
+                        ItemError::Invalid(format!("writer {}: {m}", self.writer.name()))
+                    }
+                    e => e,
+                })?;
         let have: Vec<usize> = self
             .gallery
             .get(run_id)
