@@ -739,6 +739,24 @@ fn in_process_gguf_is_seeded_and_guarded() {
 
 #[cfg(feature = "llama")]
 #[test]
+fn gguf_chat_forced_on_a_model_without_a_template_says_so() {
+    let Some((_, model)) = llama_peer() else {
+        return;
+    };
+    // gemma-3-270m (base) carries no chat template: it gets the few-shot prompt
+    let dir = TempDir::new("writer-chat");
+    let cfg = config(
+        &dir,
+        &format!("[writers.g]\nkind = \"gguf\"\npath = \"{model}\"\nchat = true\n"),
+    );
+    TestCommand::new(&["prompt", "a cat", "--writer", "g"])
+        .env("MURAL_CONFIG", &cfg)
+        .run()
+        .assert_usage_error("chat", "no chat template; set chat = false");
+}
+
+#[cfg(feature = "llama")]
+#[test]
 fn gguf_of_an_unknown_architecture_names_it() {
     let dir = TempDir::new("writer-arch");
     let p = dir.0.join("odd.gguf");
