@@ -123,6 +123,15 @@ pub fn build(
     build_profile(spec, &profile, env, sink)
 }
 
+/// `~/models/x.gguf` -> `$HOME/models/x.gguf`, for `gguf:~/...` (no shell
+/// expands `~` there) and profile paths alike.
+fn expand_home(path: &str, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    match (path.strip_prefix("~/"), env("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
 fn build_profile(
     label: &str,
     p: &WriterProfile,
@@ -142,6 +151,10 @@ fn build_profile(
                     "writer profile {label:?} has kind \"gguf\" but no path; add path = \"/models/model.gguf\""
                 ))
             })?;
+            let path = match path.to_str() {
+                Some(p) => expand_home(p, env),
+                None => path,
+            };
             crate::gguf_meta::inspect(&path)?;
             #[cfg(feature = "llama")]
             {
@@ -172,5 +185,25 @@ impl<B: crate::Llm> LlmWriter<B> {
     pub fn sampling_from(mut self, p: &WriterProfile) -> Self {
         self.profile = p.clone();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tilde_after_gguf_means_home() {
+        let env = |k: &str| (k == "HOME").then(|| "/home/ada".to_string());
+        assert_eq!(
+            expand_home("~/m/x.gguf", &env),
+            PathBuf::from("/home/ada/m/x.gguf")
+        );
+        assert_eq!(expand_home("/m/x.gguf", &env), PathBuf::from("/m/x.gguf"));
+        let e = match build("gguf:~/no-such-model.gguf", &BTreeMap::new(), &env, None) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("built a writer from a missing file"),
+        };
+        assert!(e.contains("/home/ada/no-such-model.gguf"), "{e}");
     }
 }
