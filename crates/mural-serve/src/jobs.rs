@@ -162,12 +162,51 @@ pub(crate) async fn events(
                     next
                 };
                 if let Some((kind, data)) = next {
-                    let last = (kind == "done" || kind == "error")
-                        && job.finished.load(std::sync::atomic::Ordering::SeqCst);
+                    // only `finish` pushes these, and nothing comes after
+                    // them: checking the `finished` flag here raced with
+                    // `finish` and could leave the stream waiting forever
+                    let last = kind == "done" || kind == "error";
                     let ev = Event::default().event(kind).data(data.to_string());
                     return Some((Ok(ev), (job, cursor + 1, last)));
                 }
             }
         });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::response::IntoResponse;
+
+    /// Regression: `finish` pushes `done` and then sets the flag; a listener
+    /// that read `done` in between waited forever (a hung SSE stream).
+    #[tokio::test]
+    async fn events_end_at_done_even_before_the_finished_flag_is_set() {
+        let dir = std::env::temp_dir().join(format!("mural-serve-jobs-{}", std::process::id()));
+        let s = AppState::new(crate::Config {
+            gallery: dir.join("gallery.db"),
+            files: dir.join("images"),
+            token: None,
+            profiles: Default::default(),
+            default_painter: "sketch".into(),
+            env: Arc::new(|_| None),
+        });
+        let job = Arc::new(Job::default());
+        job.push("prompts", json!({"prompts": []}));
+        job.push("done", json!({"run_id": 1}));
+        s.inner.jobs.map.lock().unwrap().insert("j1".into(), job);
+        let sse = events(State(s), Path("j1".into())).await.unwrap();
+        let body = sse.into_response().into_body();
+        let bytes = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            axum::body::to_bytes(body, 1 << 20),
+        )
+        .await
+        .expect("the stream ends after done")
+        .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(text.contains("event: done"), "{text}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
