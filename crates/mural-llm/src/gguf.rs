@@ -265,14 +265,7 @@ fn stop_at(text: &str, stops: &[String]) -> Option<usize> {
 
 impl Llm for Gguf {
     fn name(&self) -> String {
-        let stem = self
-            .loaded
-            .info
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into());
-        format!("gguf:{stem}")
+        format!("gguf:{}", self.loaded.info.file_stem())
     }
 
     fn complete(

@@ -52,22 +52,22 @@ impl GgufInfo {
         .iter()
         .filter_map(|k| self.get(k))
         .any(marks)
-            || self
-                .path
-                .file_stem()
-                .is_some_and(|s| marks(&s.to_string_lossy()))
+            || marks(&self.file_stem())
+    }
+
+    /// The file's name without `.gguf` ("model" if it has none).
+    pub fn file_stem(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".to_string())
     }
 
     /// A short name for recipes: `general.name`, else the file stem.
     pub fn display_name(&self) -> String {
         self.get("general.name")
             .map(str::to_string)
-            .unwrap_or_else(|| {
-                self.path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "model".to_string())
-            })
+            .unwrap_or_else(|| self.file_stem())
     }
 }
 

@@ -55,10 +55,7 @@ fn tags_target(t: Target) -> bool {
 
 /// Midjourney's parameters as the built-in writer set them (" --ar ...").
 fn mj_params(draft: &Written) -> &str {
-    match draft.prompt.find(" --") {
-        Some(i) => &draft.prompt[i..],
-        None => "",
-    }
+    crate::instruct::split_params(&draft.prompt).1
 }
 
 fn split_tags(text: &str) -> Vec<String> {

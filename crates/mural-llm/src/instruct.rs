@@ -224,12 +224,18 @@ pub fn analysis_notes(a: &Analysis) -> String {
 /// Ideas for the few-shot examples of a completion prompt.
 const EXAMPLES: &[&str] = &["a red fox in the snow", "a lighthouse on a cliff at dusk"];
 
-/// The built-in writer's text without Midjourney's parameters.
-pub fn strip_params(prompt: &str) -> &str {
+/// A Midjourney prompt split into its text and its parameters
+/// (" --ar 16:9 ..."); the parameters are empty when there are none.
+pub fn split_params(prompt: &str) -> (&str, &str) {
     match prompt.find(" --") {
-        Some(i) => prompt[..i].trim_end(),
-        None => prompt,
+        Some(i) => (prompt[..i].trim_end(), &prompt[i..]),
+        None => (prompt, ""),
     }
+}
+
+/// The text without Midjourney's parameters.
+pub fn strip_params(prompt: &str) -> &str {
+    split_params(prompt).0
 }
 
 /// The conversation for a request.
