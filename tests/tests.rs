@@ -11,4 +11,5 @@ mod painters;
 mod serve;
 mod snapshots;
 mod templates;
+mod writer_cases;
 mod writers;

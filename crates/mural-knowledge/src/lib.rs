@@ -12,9 +12,13 @@
 
 mod nouns;
 mod types;
+pub mod wordnet;
+pub mod world;
+mod world_types;
 
 pub use nouns::{category_of, is_known_word, singular, Category};
 pub use types::*;
+pub use world::{world, Merged, World};
 
 use std::sync::OnceLock;
 

@@ -79,7 +79,7 @@ impl Category {
 }
 
 /// Binary search a sorted `key<TAB>value` table for `key`.
-fn lookup<'a>(table: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn lookup<'a>(table: &'a str, key: &str) -> Option<&'a str> {
     let bytes = table.as_bytes();
     let (mut lo, mut hi) = (0usize, bytes.len());
     while lo < hi {

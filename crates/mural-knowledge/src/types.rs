@@ -12,6 +12,11 @@ pub struct Lexicon {
     pub numbers: BTreeMap<String, u32>,
     pub terms: Terms,
     pub category_overrides: BTreeMap<String, String>,
+    pub materials: Vec<String>,
+    pub sizes: Vec<String>,
+    pub ages: Vec<String>,
+    /// Language code -> its function words ("en" included).
+    pub languages: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

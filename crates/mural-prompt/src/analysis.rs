@@ -132,12 +132,12 @@ pub fn quoted_spans(idea: &str) -> Vec<(usize, usize, String)> {
 }
 
 /// A phrase table indexed by first word: matching is a hash lookup, not a scan.
-struct Phrases {
+pub(crate) struct Phrases {
     by_first: HashMap<String, Vec<(Vec<String>, String)>>,
 }
 
 impl Phrases {
-    fn new<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Phrases {
+    pub(crate) fn new<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Phrases {
         let mut by_first: HashMap<String, Vec<(Vec<String>, String)>> = HashMap::new();
         for (id, phrases) in entries {
             for p in phrases {
@@ -158,7 +158,7 @@ impl Phrases {
     }
 
     /// The longest phrase starting at word `i`: (length in words, id).
-    fn at(&self, ws: &[Word], i: usize) -> Option<(usize, &str)> {
+    pub(crate) fn at(&self, ws: &[Word], i: usize) -> Option<(usize, &str)> {
         let mut best: Option<(usize, &str)> = None;
         for (pw, id) in self.by_first.get(&ws[i].lower)? {
             if pw.len() > best.map_or(0, |b| b.0)

@@ -1,17 +1,52 @@
-//! Analysis -> structured prompt: the built-in writer's choices.
+//! Scene -> structured prompt: the built-in writer's choices.
 //!
-//! Every choice is a pick from the knowledge data, filtered so it fits the
-//! idea (no daylight at night, no color in black and white, no lens talk for
-//! a watercolor, nothing the idea excludes) and rotated by the seed, so seeds
-//! S, S+1, S+2 ... give distinct variations and each reproduces from its seed.
+//! The composer first develops what the idea names (the subject's look in
+//! its state, the action caught mid-moment, the relation made explicit, the
+//! count, the quoted text, the setting), then adds one coherent *look*
+//! (medium, light, palette, technique and mood chosen together) and a
+//! framing chosen from what must be seen.
+//!
+//! Nothing is said without a licence: a detail comes from the frame of the
+//! thing, its state, its setting or its era, and passes [`Licence`], which
+//! holds everything the scene rules out (the frames' `never` lists, the
+//! states' and actions' `excludes`, the era's anachronisms, daylight at
+//! night, lens talk for hand-made media, colors in black and white, what
+//! the idea excludes). When nothing fits, nothing is added.
+//!
+//! The seed picks among licensed options, so seeds S, S+1, ... give
+//! distinct variations (another moment, camera position, look) and each
+//! reproduces from its seed.
 
 use crate::analysis::Analysis;
-use crate::check::{terms, Forbidden};
-use mural_knowledge::{
-    knowledge, Category, CategoryInfo, Composition, Detail, Lighting, Medium, Mood, Palette, Scene,
-    Setting, Style,
-};
+use crate::check::{camera_count, terms, Forbidden};
+use crate::scene::{Entity, Scene};
+use crate::text::{capitalize, join_list, lower_words, stem};
+use mural_knowledge::world::{CondText, FramingFrame, LookFrame, SettingFrame};
+use mural_knowledge::{knowledge, world, Merged, Style};
 use serde::Serialize;
+
+/// What a sentence of the prose is about, in the order people write them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Subject,
+    Look,
+    Others,
+    Relation,
+    Count,
+    Text,
+    Setting,
+    Light,
+    Framing,
+    Medium,
+}
+
+/// One sentence of prose.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sentence {
+    pub part: Part,
+    pub text: String,
+}
 
 /// What the writer decided, before any target's formatting.
 #[derive(Debug, Clone, Serialize)]
@@ -21,51 +56,36 @@ pub struct Structured {
     pub subject: String,
     /// The idea is a full sentence, or a prompt being varied.
     pub sentence: bool,
+    /// The look's media.toml id.
     pub medium: String,
-    /// The prose opens with the idea itself, not "a photograph of" + idea
-    /// (the idea is a sentence, names its medium, or names a depiction).
-    pub bare_opening: bool,
-    /// The prose needs a sentence naming the medium, because the opening
-    /// does not ("a logo ..." is drawn as a flat vector illustration).
-    pub medium_sentence: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub look: Option<String>,
     pub photographic: bool,
     pub graphic: bool,
     pub style: Option<String>,
-    /// Details in order of importance: the first goes with the subject.
-    pub details: Vec<String>,
-    pub detail_tags: Vec<String>,
-    pub lighting: Option<String>,
-    pub lighting_tags: Vec<String>,
-    pub palette: String,
-    pub palette_tags: Vec<String>,
-    pub mood: String,
-    pub mood_tags: Vec<String>,
-    pub composition: String,
-    pub composition_tags: Vec<String>,
-    /// Lens language; only for photographic media.
-    pub camera: Option<String>,
-    pub technique: String,
-    pub style_prose: Vec<String>,
-    pub medium_tags: Vec<String>,
+    /// The prose, in order: subject and action, its development, the
+    /// setting, light and mood, framing, medium and technique.
+    pub prose: Vec<Sentence>,
+    /// Short prose for Midjourney (front-loaded, concise).
+    pub short: Vec<Sentence>,
+    /// Tags after the subject, most important first.
+    pub tags: Vec<String>,
+    /// The fragile part of the idea to weight for Stable Diffusion
+    /// ("seven candles", "two moons").
+    pub weighted: Vec<String>,
+    /// Quality tags that suit the medium.
+    pub quality: Vec<String>,
     pub negative: Vec<String>,
     /// What the idea excludes ("people").
     pub negations: Vec<String>,
+    pub framing: String,
     pub aspect: (u32, u32),
     pub stylize: u32,
     /// Where the horizon sits (fraction of height from the top).
     pub horizon: f32,
+    pub time: Option<String>,
+    pub mood: String,
     pub quoted: Vec<String>,
-    #[serde(skip)]
-    pub(crate) idea_hash: u64,
-}
-
-impl Structured {
-    pub(crate) fn picker(&self) -> Picker {
-        Picker {
-            seed: self.seed,
-            idea_hash: self.idea_hash,
-        }
-    }
 }
 
 /// Seeded picks that rotate with the seed: consecutive seeds give
@@ -106,7 +126,7 @@ impl Picker {
         ((offset + self.seed as u128 * stride) % len as u128) as usize
     }
 
-    pub(crate) fn pick<'a, T>(&self, axis: &str, items: &[&'a T]) -> Option<&'a T> {
+    pub(crate) fn pick<'a, T: ?Sized>(&self, axis: &str, items: &[&'a T]) -> Option<&'a T> {
         if items.is_empty() {
             None
         } else {
@@ -126,30 +146,104 @@ impl Picker {
     }
 }
 
-/// Whether a scene detail fits the idea's time, weather and season.
-fn detail_fits(d: &Detail, a: &Analysis, time: Option<&str>) -> bool {
-    let night = time
-        .and_then(|t| knowledge().time(t))
-        .is_some_and(|t| t.night);
-    if d.night && !night || d.not_night && night {
-        return false;
+/// Everything a scene rules out, and the test every generated phrase
+/// passes before the writer may say it.
+pub struct Licence {
+    forbid: Forbidden,
+    /// Terms, each as stemmed words.
+    terms: Vec<Vec<String>>,
+}
+
+impl Licence {
+    /// What the scene rules out.
+    pub fn for_scene(scene: &Scene, a: &Analysis) -> Licence {
+        let w = world();
+        let lex = &knowledge().lexicon.terms;
+        let mut raw: Vec<&str> = Vec::new();
+        for e in &scene.entities {
+            if let Some(c) = e.concept.as_deref() {
+                raw.extend(w.merged(c).never);
+            }
+            for s in &e.states {
+                if let Some(st) = w.state(s) {
+                    raw.extend(st.excludes.iter().map(String::as_str));
+                }
+            }
+        }
+        if let Some(p) = &scene.setting {
+            for s in w.setting_chain(&p.id) {
+                raw.extend(s.never.iter().map(String::as_str));
+            }
+            if let Some(s) = w.setting(&p.id) {
+                if !s.sky {
+                    raw.extend(["sky", "clouds", "horizon"]);
+                }
+                if !s.daylight {
+                    raw.extend(lex.daylight.iter().map(String::as_str));
+                    raw.extend(["sun", "sunbeams", "shafts of sunlight"]);
+                }
+                if !s.weather {
+                    raw.extend(["overcast", "drizzle", "breeze", "rainfall", "snowfall"]);
+                }
+            }
+        }
+        for act in &scene.actions {
+            if let Some(f) = w.action(&act.id) {
+                raw.extend(f.excludes.iter().map(String::as_str));
+            }
+        }
+        if let Some(e) = scene.era.as_deref().and_then(|e| w.era(e)) {
+            raw.extend(e.anachronisms.iter().map(String::as_str));
+        }
+        if let Some(x) = scene.artifact.as_deref().and_then(|x| w.artifact(x)) {
+            raw.extend(x.never.iter().map(String::as_str));
+        }
+        if scene.is_night() {
+            raw.extend(lex.daylight.iter().map(String::as_str));
+        } else if scene.time.is_some() {
+            raw.extend(["moonlight", "moonlit", "starlight", "starry", "night sky"]);
+        }
+        let mut terms: Vec<Vec<String>> = raw
+            .into_iter()
+            .map(|t| lower_words(t).iter().map(|w| stem(w)).collect())
+            .filter(|t: &Vec<String>| !t.is_empty())
+            .collect();
+        // what the idea itself says is never ruled out
+        let idea_stems: Vec<String> = a.content_words.iter().map(|w| stem(w)).collect();
+        terms.retain(|t| !(t.len() == 1 && idea_stems.contains(&t[0])));
+        terms.sort();
+        terms.dedup();
+        Licence {
+            forbid: Forbidden::for_analysis(a),
+            terms,
+        }
     }
-    if !d.times.is_empty() && !time.is_some_and(|t| d.times.iter().any(|x| x == t)) {
-        return false;
+
+    /// Whether the writer may say `text` in this scene.
+    pub fn allows(&self, text: &str) -> bool {
+        if !self.forbid.allows(text) {
+            return false;
+        }
+        let ws: Vec<String> = lower_words(text)
+            .iter()
+            .flat_map(|w| {
+                let mut v = vec![stem(w)];
+                if w.contains('-') {
+                    v.extend(w.split('-').map(stem));
+                }
+                v
+            })
+            .collect();
+        !self
+            .terms
+            .iter()
+            .any(|t| ws.windows(t.len()).any(|win| win == t.as_slice()))
     }
-    if time.is_some_and(|t| d.not_times.iter().any(|x| x == t)) {
-        return false;
+
+    /// The ruled-out terms, for lint and the LLM guard.
+    pub fn terms(&self) -> impl Iterator<Item = String> + '_ {
+        self.terms.iter().map(|t| t.join(" "))
     }
-    if a.weather
-        .as_ref()
-        .is_some_and(|w| d.not_weather.contains(w))
-    {
-        return false;
-    }
-    if a.season.as_ref().is_some_and(|s| d.not_seasons.contains(s)) {
-        return false;
-    }
-    true
 }
 
 /// Options for a structured prompt.
@@ -160,348 +254,856 @@ pub struct ComposeOptions<'a> {
     pub vary: bool,
 }
 
-fn category_info(a: &Analysis) -> &'static CategoryInfo {
-    knowledge().category(a.category.unwrap_or(Category::Abstract))
+/// Whether a conditional phrase holds at this time, weather, season, era.
+fn holds(c: &CondText, time: Option<&str>, night: bool, scene: &Scene) -> bool {
+    if c.night && !night || c.day && night {
+        return false;
+    }
+    if c.night && time.is_none() || c.day && time.is_none() && !c.times.is_empty() {
+        return false;
+    }
+    if !c.times.is_empty() && !time.is_some_and(|t| c.times.iter().any(|x| x == t)) {
+        return false;
+    }
+    if time.is_some_and(|t| c.not_times.iter().any(|x| x == t)) {
+        return false;
+    }
+    let weather = scene.weather.as_deref();
+    if !c.weathers.is_empty() && !weather.is_some_and(|x| c.weathers.iter().any(|y| y == x)) {
+        return false;
+    }
+    if weather.is_some_and(|x| c.not_weathers.iter().any(|y| y == x)) {
+        return false;
+    }
+    let season = scene.season.as_deref();
+    if !c.seasons.is_empty() && !season.is_some_and(|x| c.seasons.iter().any(|y| y == x)) {
+        return false;
+    }
+    if season.is_some_and(|x| c.not_seasons.iter().any(|y| y == x)) {
+        return false;
+    }
+    if !c.eras.is_empty() && !scene.era.as_ref().is_some_and(|e| c.eras.contains(e)) {
+        return false;
+    }
+    true
 }
 
-/// Writes the structured prompt for `a` with `seed`.
-pub fn compose(a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
-    let k = knowledge();
-    let p = Picker::new(&a.idea, seed);
-    let forbid = Forbidden::for_analysis(a);
-    let ok = |text: &str| forbid.allows(text);
-    let cat = category_info(a);
+/// `{its}` -> its/their.
+fn agree(s: &str, many: bool) -> String {
+    s.replace("{its}", if many { "their" } else { "its" })
+}
 
-    // Medium: named in the idea, else the style's, else a hand-made one for
-    // an artist, else the category's.
+/// The entity as a definite noun phrase ("the fox", "the two puppies").
+fn the(e: &Entity) -> String {
+    let noun = if e.many() {
+        e.noun.to_lowercase()
+    } else {
+        e.lemma.clone()
+    };
+    let mut mods: Vec<&str> = e.attributes.colors.iter().map(String::as_str).collect();
+    mods.extend(e.attributes.materials.iter().map(String::as_str));
+    if mods.is_empty() {
+        format!("the {noun}")
+    } else {
+        format!("the {} {noun}", mods.join(" "))
+    }
+}
+
+fn is_color_phrase(text: &str) -> bool {
+    terms().colors.hits(&lower_words(text))
+}
+
+fn starts_with_article(s: &str) -> bool {
+    s.starts_with("a ") || s.starts_with("an ")
+}
+
+/// How the main subject looks: licensed look phrases of its frame.
+fn look_phrases(e: &Entity, m: &Merged, lic: &Licence, mono: bool) -> Vec<String> {
+    m.look
+        .iter()
+        .filter(|p| !(e.many() && starts_with_article(p)))
+        .filter(|p| !((mono || !e.attributes.colors.is_empty()) && is_color_phrase(p)))
+        .filter(|p| lic.allows(p))
+        .map(|p| agree(p, e.many()))
+        .collect()
+}
+
+/// Phrases for an entity's states: its frame's, else the state's generic
+/// ones for its kind.
+fn state_phrases(e: &Entity, m: Option<&Merged>, lic: &Licence) -> Vec<Vec<String>> {
+    let w = world();
+    e.states
+        .iter()
+        .map(|s| {
+            let own = m.and_then(|m| m.states.get(s.as_str())).map(|v| v.to_vec());
+            let generic = || {
+                w.state(s)
+                    .map(|st| {
+                        let kind = e.kind.as_deref().unwrap_or("any");
+                        st.generic
+                            .get(kind)
+                            .or_else(|| st.generic.get("any"))
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default()
+            };
+            own.unwrap_or_else(generic)
+                .iter()
+                .filter(|p| lic.allows(p))
+                .map(|p| agree(p, e.many()))
+                .collect()
+        })
+        .collect()
+}
+
+fn by_kind<'a>(
+    table: &'a std::collections::BTreeMap<String, Vec<String>>,
+    e: Option<&Entity>,
+) -> &'a [String] {
+    let kind = e.and_then(|e| e.kind.as_deref()).unwrap_or("any");
+    table
+        .get(kind)
+        .or_else(|| table.get("any"))
+        .map_or(&[], |v| v.as_slice())
+}
+
+fn number_word(n: u32) -> String {
+    const W: [&str; 13] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve",
+    ];
+    W.get(n as usize)
+        .map_or_else(|| n.to_string(), |w| w.to_string())
+}
+
+/// The framing: what the idea asks for, else what must be seen.
+fn choose_framing(scene: &Scene, a: &Analysis) -> &'static FramingFrame {
+    let w = world();
+    let get = |id: &str| w.framing(id).or_else(|| w.framings.first());
+    let fallback = || {
+        w.framings
+            .first()
+            .expect("framings.toml is not empty (tested)")
+    };
+    // the idea names a framing ("headshot", "aerial view")
+    let idea_words = lower_words(&scene.idea);
+    for f in &w.framings {
+        if f.words.iter().any(|p| {
+            let pw = lower_words(p);
+            !pw.is_empty() && idea_words.windows(pw.len()).any(|x| x == pw.as_slice())
+        }) {
+            // "a portrait of a dog" is a portrait; "portrait" of a landscape is not asked for
+            return f;
+        }
+    }
+    if let Some(x) = scene.artifact.as_deref().and_then(|x| w.artifact(x)) {
+        return get(&x.framing).unwrap_or_else(fallback);
+    }
+    let main = scene.main();
+    let main_kind = main.and_then(|e| e.kind.as_deref());
+    let action = scene
+        .actions
+        .iter()
+        .find_map(|act| w.action(&act.id).map(|f| (act, f)));
+    if let Some((act, f)) = action {
+        let two = act.agent.is_some() && act.patient.is_some();
+        if f.motion || two {
+            return get(&f.framing).unwrap_or_else(fallback);
+        }
+    }
+    if let Some(m) = main {
+        if m.count.is_some_and(|c| c >= 3) {
+            return get("wide").unwrap_or_else(fallback);
+        }
+    }
+    let setting = scene.setting.as_ref().and_then(|p| w.setting(&p.id));
+    let scale = main
+        .and_then(|e| e.concept.as_deref())
+        .and_then(|c| w.merged(c).scale);
+    if main.is_none_or(|e| e.in_setting) || matches!(scale, Some("huge" | "vast")) {
+        if let Some(s) = setting.filter(|s| !s.indoor) {
+            return get(&s.framing).unwrap_or_else(fallback);
+        }
+        return get("wide").unwrap_or_else(fallback);
+    }
+    if main_kind == Some("person") && scene.entities.len() == 1 && !a.plural_subject() {
+        return get("portrait").unwrap_or_else(fallback);
+    }
+    match scale {
+        Some("tiny") => get("macro"),
+        Some("small") => get("close_up"),
+        Some("large") => get("wide"),
+        _ => get("medium"),
+    }
+    .unwrap_or_else(fallback)
+}
+
+/// The mood the scene implies, strongest reason first.
+fn scene_mood(scene: &Scene) -> Option<String> {
+    let w = world();
+    if let Some(m) = &scene.mood {
+        return Some(m.clone());
+    }
+    for act in &scene.actions {
+        if let Some(f) = w.action(&act.id) {
+            return Some(f.mood.clone());
+        }
+    }
+    for e in &scene.entities {
+        for s in &e.states {
+            if let Some(m) = w.state(s).and_then(|st| st.mood.clone()) {
+                return Some(m);
+            }
+        }
+    }
+    if matches!(scene.weather.as_deref(), Some("storm")) {
+        return Some("dramatic".into());
+    }
+    if let Some(x) = scene
+        .abstraction
+        .as_deref()
+        .and_then(|x| w.abstract_concept(x))
+    {
+        return Some(x.mood.clone());
+    }
+    None
+}
+
+/// Whether a look fits the scene.
+fn look_fits(
+    l: &LookFrame,
+    scene: &Scene,
+    setting: Option<&SettingFrame>,
+    framing: &str,
+    mood: Option<&str>,
+    lic: &Licence,
+    medium_wanted: Option<&str>,
+) -> bool {
+    if let Some(m) = medium_wanted {
+        if l.medium != m {
+            return false;
+        }
+    }
+    // where the scene is unknown, looks tied to indoors or outdoors stay out
+    let indoor = setting.map(|s| s.indoor);
+    match (l.indoor, indoor) {
+        (Some(want), Some(is)) if want != is => return false,
+        (Some(_), None) => return false,
+        _ => {}
+    }
+    let night = scene.is_night();
+    let time = scene.time.as_deref();
+    if l.night && time.is_some() && !night || l.day && night {
+        return false;
+    }
+    if !l.times.is_empty() {
+        match time {
+            Some(t) if !l.times.iter().any(|x| x == t) => return false,
+            // a timed look sets the time only where the sky and sun can be seen
+            None if setting.is_some_and(|s| !s.sky || !s.daylight) => return false,
+            _ => {}
+        }
+    }
+    if l.night && time.is_none() && setting.is_some_and(|s| !s.sky) {
+        return false;
+    }
+    if !l.weathers.is_empty() {
+        match scene.weather.as_deref() {
+            Some(w) if !l.weathers.iter().any(|x| x == w) => return false,
+            None if l.weathers.iter().all(|x| x != "clear") => return false,
+            _ => {}
+        }
+    } else if matches!(
+        scene.weather.as_deref(),
+        Some("storm" | "rain" | "snow" | "fog")
+    ) && l.light.contains("sun")
+    {
+        return false;
+    }
+    let kind = scene.main().and_then(|e| e.kind.as_deref());
+    if !l.kinds.is_empty() && !kind.is_some_and(|k| l.kinds.iter().any(|x| x == k)) {
+        return false;
+    }
+    if !l.framings.is_empty() && !l.framings.iter().any(|f| f == framing) {
+        return false;
+    }
+    if let Some(m) = mood {
+        if l.not_moods.iter().any(|x| x == m) {
+            return false;
+        }
+        if !l.moods.is_empty() && !l.moods.iter().any(|x| x == m) {
+            return false;
+        }
+    }
+    let states: Vec<&str> = scene
+        .entities
+        .iter()
+        .flat_map(|e| e.states.iter().map(String::as_str))
+        .collect();
+    if !l.states.is_empty() && !l.states.iter().any(|s| states.contains(&s.as_str())) {
+        return false;
+    }
+    if l.not_states.iter().any(|s| states.contains(&s.as_str())) {
+        return false;
+    }
+    let mono_look = l.color == Some(false);
+    if mono_look && !scene.colors.is_empty() || scene.monochrome && !mono_look {
+        return false;
+    }
+    let k = knowledge();
+    if !k.medium(&l.medium).is_some_and(|m| m.photographic) && scene.artifact.is_none() {
+        // hand-made looks carry no lens talk (the licence checks the text)
+    }
+    [&l.lead, &l.light, &l.palette, &l.technique]
+        .iter()
+        .all(|t| t.is_empty() || lic.allows(t))
+}
+
+/// Writes the structured prompt for `scene` with `seed`.
+pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> Structured {
+    let w = world();
+    let k = knowledge();
+    let p = Picker::new(&scene.idea, seed);
+    let lic = Licence::for_scene(scene, a);
     let style = opts.style;
-    let medium: &Medium = a
+    let artifact = scene.artifact.as_deref().and_then(|x| w.artifact(x));
+    let setting = scene.setting.as_ref().and_then(|s| w.setting(&s.id));
+    let framing = choose_framing(scene, a);
+    let implied_mood = scene_mood(scene);
+
+    // The look: the idea's medium, else the style's, else the artifact's,
+    // else any that fits; looks are filtered by the scene before the pick.
+    let wanted_medium: Option<&str> = scene
         .medium
         .as_deref()
         .or(style.map(|s| s.medium.as_str()))
-        .or(a.artist.as_ref().map(|_| "painting"))
-        .and_then(|m| k.medium(m))
-        .unwrap_or_else(|| {
-            let ids: Vec<&String> = cat.media.iter().collect();
-            let id = p.pick("medium", &ids).expect("every category lists media");
-            k.medium(id).expect("category media resolve (tested)")
-        });
-    // A style whose medium clashes with the idea's named medium keeps the
-    // idea's medium; the style still brings its look where it can.
-    let photographic = medium.photographic && !a.non_photographic();
-    // Designs (logos, line art) get no scenery: their knowledge is the text
-    // category's (legible lettering, a clean background).
-    let graphic = medium.graphic;
-    let cat = if graphic {
-        k.category(Category::Text)
-    } else {
-        cat
+        .or(scene.artist.as_ref().map(|_| "painting"))
+        .or(artifact.map(|x| x.medium.as_str()));
+    let fits = |l: &&LookFrame, medium: Option<&str>| {
+        look_fits(
+            l,
+            scene,
+            setting,
+            &framing.id,
+            implied_mood.as_deref(),
+            &lic,
+            medium,
+        )
     };
-    let scene: Option<&Scene> = a
-        .scene
-        .as_ref()
-        .filter(|_| !graphic)
-        .and_then(|s| k.scenes.iter().find(|x| &x.id == s));
-    let setting = scene.map(|s| s.setting);
-
-    // Time: the idea's, else the one a chosen light implies, never invented
-    // for indoor scenes.
-    let time = a.time.clone().filter(|_| !graphic);
-    let bad_weather = matches!(
-        a.weather.as_deref(),
-        Some("rain" | "storm" | "fog" | "cloudy" | "snow")
-    );
-
-    // Lighting.
-    let lights: Vec<&Lighting> = k
-        .lighting
-        .iter()
-        .filter(|l| match (setting, l.setting) {
-            (_, Setting::Any) => true,
-            (Some(Setting::Indoor), Setting::Outdoor) => false,
-            (Some(Setting::Outdoor), Setting::Indoor) => false,
-            (None, Setting::Indoor) => matches!(cat.id.as_str(), "person" | "food" | "object"),
-            _ => true,
-        })
-        .filter(|l| !(bad_weather && l.sunny))
-        .filter(|l| match &time {
-            Some(t) => l.times.is_empty() || l.times.contains(t),
-            None => true,
-        })
-        .filter(|l| l.for_categories.is_empty() || l.for_categories.contains(&cat.id))
-        .filter(|l| photographic || !l.photo_only)
-        .filter(|l| l.scenes.is_empty() || scene.is_none_or(|s| l.scenes.contains(&s.id)))
-        .filter(|l| ok(&l.text))
-        .collect();
-    let preferred: Vec<&Lighting> = lights
-        .iter()
-        .copied()
-        .filter(|l| cat.lighting.contains(&l.id))
-        .collect();
-    let timed: Vec<&Lighting> = lights
-        .iter()
-        .copied()
-        .filter(|l| time.as_ref().is_some_and(|t| l.times.contains(t)))
-        .collect();
-    let keeps_own_light = opts.vary
-        && crate::text::lower_words(&a.idea)
-            .iter()
-            .any(|w| k.lexicon.terms.lighting.contains(w));
-    let lighting = if graphic || keeps_own_light {
+    let mut eligible: Vec<&LookFrame> = w.looks.iter().filter(|l| fits(l, wanted_medium)).collect();
+    if eligible.is_empty() && wanted_medium.is_none() {
+        eligible = w.looks.iter().filter(|l| fits(l, None)).collect();
+    }
+    let design = artifact.is_some_and(|x| x.medium != "photo");
+    if design {
+        eligible.retain(|l| l.family == "design" || wanted_medium.is_some());
+    }
+    let look: Option<&LookFrame> = if opts.vary && eligible.is_empty() {
         None
-    } else if !timed.is_empty() {
-        p.pick("lighting", &timed)
-    } else if time.is_none() && !preferred.is_empty() {
-        p.pick("lighting", &preferred)
     } else {
-        p.pick("lighting", &lights)
+        p.pick("look", &eligible)
     };
-    // The time the scene is set at: the idea's, or the one the light implies
-    // when it names exactly one.
-    let effective_time: Option<String> = time.clone().or_else(|| {
-        lighting
-            .filter(|l| l.times.len() == 1)
+    let medium_id = wanted_medium
+        .map(str::to_string)
+        .or(look.map(|l| l.medium.clone()))
+        .unwrap_or_else(|| "photo".into());
+    let medium = k.medium(&medium_id).or_else(|| k.medium("photo"));
+    let non_photo_idea = a.non_photographic();
+    let photographic = medium.is_some_and(|m| m.photographic) && !non_photo_idea;
+    let graphic = medium.is_some_and(|m| m.graphic) || design;
+
+    // The time the scene is set at: the idea's, or the look's when the
+    // look names exactly one and the place shows the sky.
+    let time: Option<String> = scene.time.clone().or_else(|| {
+        look.filter(|l| l.times.len() == 1 && setting.is_none_or(|s| s.sky))
             .map(|l| l.times[0].clone())
     });
-    let et = effective_time.as_deref();
-
-    // Palette.
-    let mono = a.monochrome || style.is_some_and(|s| s.monochrome);
-    let palettes: Vec<&Palette> = k
-        .palettes
-        .iter()
-        .filter(|pl| pl.mono == mono)
-        .filter(|pl| match et {
-            Some(t) => pl.times.is_empty() || pl.times.iter().any(|x| x == t),
-            None => pl.times.is_empty() || cat.palettes.contains(&pl.id),
-        })
-        .filter(|pl| ok(&pl.text))
-        .filter(|pl| pl.scenes.is_empty() || scene.is_none_or(|s| pl.scenes.contains(&s.id)))
-        // colors the idea names are kept; the palette only supports them
-        .filter(|pl| {
-            a.colors.is_empty() || !terms().colors.hits(&crate::text::lower_words(&pl.text))
-        })
-        .collect();
-    let timed: Vec<&Palette> = palettes
-        .iter()
-        .copied()
-        .filter(|pl| et.is_some_and(|t| pl.times.iter().any(|x| x == t)))
-        .collect();
-    let palette = p
-        .pick("palette", if timed.is_empty() { &palettes } else { &timed })
-        .or_else(|| k.palettes.iter().find(|pl| pl.mono == mono))
-        .expect("palettes.toml has mono and color palettes (tested)");
-    let palette_text = palette.text.clone();
-
-    // Mood.
-    let mood: &Mood = a
-        .mood
+    let night = time
         .as_deref()
-        .and_then(|m| k.mood(m))
-        .unwrap_or_else(|| {
-            // the place's moods when there is one, else the subject's
-            let ids: Vec<&String> = match scene {
-                Some(s) => s.moods.iter().collect(),
-                None => cat.moods.iter().collect(),
-            };
-            let moods: Vec<&Mood> = ids
-                .iter()
-                .filter_map(|id| k.mood(id))
-                .filter(|m| ok(&m.text))
-                .collect();
-            p.pick("mood", &moods).unwrap_or(&k.moods[0])
-        });
+        .and_then(|t| k.time(t))
+        .is_some_and(|t| t.night)
+        || look.is_some_and(|l| l.night);
+    let mood_id = implied_mood
+        .clone()
+        .or(look.map(|l| l.mood.clone()))
+        .or_else(|| setting.and_then(|s| s.moods.first().cloned()))
+        .unwrap_or_else(|| "serene".into());
+    let mood_text = k
+        .mood(&mood_id)
+        .map(|m| m.text.clone())
+        .unwrap_or_else(|| mood_id.clone());
+    let many = |e: &Entity| e.many();
 
-    // Composition.
-    let composition: &Composition = a
-        .composition
-        .as_deref()
-        .or(style.and_then(|s| s.composition.as_deref()))
-        .and_then(|c| k.composition(c))
-        .unwrap_or_else(|| {
-            let comps: Vec<&Composition> = cat
-                .compositions
-                .iter()
-                .filter_map(|c| k.composition(c))
-                .filter(|c| c.fits.is_empty() || c.fits.contains(&cat.id))
-                .collect();
-            p.pick("composition", &comps).unwrap_or(&k.compositions[0])
-        });
-
-    let camera = if photographic {
-        let options: Vec<&String> = composition
-            .camera
-            .iter()
-            .chain(&cat.camera)
-            .filter(|c| ok(c))
-            .collect();
-        p.pick("camera", &options).cloned()
-    } else {
-        None
+    let mut prose: Vec<Sentence> = Vec::new();
+    let mut short: Vec<Sentence> = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
+    let mut weighted: Vec<String> = Vec::new();
+    let say = |part: Part, text: String| Sentence {
+        part,
+        text: crate::text::fix_articles(&text),
     };
-    let techniques: Vec<&String> = medium.technique.iter().filter(|t| ok(t)).collect();
-    let technique = p
-        .pick("technique", &techniques)
-        .cloned()
-        .unwrap_or_default();
+    let idea = scene.idea.trim().trim_end_matches(['.', ',', ';', ':']);
+    let opening = capitalize(idea);
+    let main_ix = scene.main_index();
+    let main = main_ix.map(|i| &scene.entities[i]);
+    let english = scene.is_english();
 
-    // Details.
-    let mut details: Vec<String> = Vec::new();
-    let mut detail_tags: Vec<String> = Vec::new();
-    let subject_plural = a.plural_subject();
-    let agree = |s: &str| {
-        s.replace("{its}", if subject_plural { "their" } else { "its" })
-            .replace("{is}", if subject_plural { "are" } else { "is" })
-    };
-    let subject_details_all: Vec<String> = cat
-        .details
-        .iter()
-        .map(|d| agree(d))
-        .filter(|d| ok(d))
-        .collect();
-    if !opts.vary {
-        let horizon_ok = scene.is_none_or(|s| s.horizon);
-        if let Some(t) = et.and_then(|t| k.time(t)) {
-            if horizon_ok {
-                let h: Vec<&String> = t.horizon_details.iter().filter(|d| ok(d)).collect();
-                if let Some(d) = p.pick("time-horizon", &h) {
-                    details.push(d.clone());
+    // 1. The subject, mid-moment: its states and the action.
+    let mut moment: Vec<String> = Vec::new();
+    let mut tag_moment: Vec<String> = Vec::new();
+    if english && !opts.vary {
+        if let Some(e) = main {
+            let m = e.concept.as_deref().map(|c| w.merged(c));
+            for (i, ps) in state_phrases(e, m.as_ref(), &lic).into_iter().enumerate() {
+                let picked = p.take(&format!("state{i}"), &ps, 2);
+                tag_moment.extend(picked.iter().filter(|x| x.split(' ').count() <= 5).cloned());
+                moment.extend(picked);
+            }
+        }
+        for (i, act) in scene.actions.iter().enumerate().take(2) {
+            let Some(f) = w.action(&act.id) else { continue };
+            let agent = act.agent.map(|x| &scene.entities[x]);
+            let patient = act.patient.map(|x| &scene.entities[x]);
+            let ag: Vec<String> = by_kind(&f.agent, agent)
+                .iter()
+                .filter(|x| lic.allows(x))
+                .map(|x| agree(x, agent.is_some_and(many)))
+                .collect();
+            let picked = p.take(&format!("agent{i}"), &ag, 2);
+            tag_moment.extend(picked.iter().filter(|x| x.split(' ').count() <= 5).cloned());
+            moment.extend(picked);
+            if let Some(pe) = patient.filter(|pe| !pe.in_setting) {
+                let pa: Vec<String> = by_kind(&f.patient, Some(pe))
+                    .iter()
+                    .filter(|x| lic.allows(x))
+                    .map(|x| agree(x, pe.many()))
+                    .collect();
+                if let Some(x) = p.pick(&format!("patient{i}"), &pa.iter().collect::<Vec<_>>()) {
+                    moment.push(format!("with {} {x}", the(pe)));
                 }
             }
-            let d: Vec<&String> = t.details.iter().filter(|d| ok(d)).collect();
-            if let Some(d) = p.pick("time-detail", &d) {
-                details.push(d.clone());
-            }
-            if time.is_some() {
-                detail_tags.extend(t.tags.iter().filter(|x| ok(x)).cloned());
+            let sc: Vec<&String> = f.scene.iter().filter(|x| lic.allows(x)).collect();
+            if let Some(x) = p.pick(&format!("scene{i}"), &sc) {
+                moment.push(agree(x, true));
             }
         }
-        if let Some(s) = scene {
-            let fitting: Vec<&Detail> = s
-                .details
-                .iter()
-                .filter(|d| detail_fits(d, a, et))
-                .filter(|d| ok(&d.text))
-                .collect();
-            if let Some((first, rest)) = fitting.split_first() {
-                details.push(first.text.clone());
-                let rest: Vec<String> = rest.iter().map(|d| d.text.clone()).collect();
-                details.extend(p.take("scene-details", &rest, 2));
+    }
+    moment.dedup();
+    if let Some(x) = scene
+        .abstraction
+        .as_deref()
+        .and_then(|x| w.abstract_concept(x))
+    {
+        let ms: Vec<&String> = x.metaphors.iter().filter(|m| lic.allows(m)).collect();
+        if let Some(m) = p.pick("metaphor", &ms) {
+            moment.push(format!("shown as {m}"));
+            tag_moment.push(m.clone());
+        }
+    }
+    let first = if a.sentence || opts.vary {
+        let end = if opening.ends_with(['!', '?']) {
+            ""
+        } else {
+            "."
+        };
+        format!("{opening}{end}")
+    } else if moment.is_empty() {
+        format!("{opening}.")
+    } else {
+        format!("{opening}, {}.", moment.join(", "))
+    };
+    prose.push(say(Part::Subject, first.clone()));
+    short.push(say(Part::Subject, first));
+
+    // 2. How the main subject looks; other named things, briefly.
+    if english && !opts.vary {
+        if let Some(e) = main.filter(|e| !e.in_setting) {
+            if let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) {
+                let phrases = look_phrases(e, &m, &lic, scene.monochrome);
+                if let Some((head, rest)) = phrases.split_first() {
+                    let mut chosen = vec![head.clone()];
+                    chosen.extend(p.take("look-phrases", rest, 2));
+                    let verb = if e.many() { "have" } else { "has" };
+                    let who = capitalize(&the(e));
+                    prose.push(say(
+                        Part::Look,
+                        format!("{who} {verb} {}.", join_list(&chosen)),
+                    ));
+                    short.push(say(
+                        Part::Look,
+                        format!("{who} {verb} {}.", join_list(&chosen[..1])),
+                    ));
+                    tags.extend(chosen.iter().filter(|x| x.split(' ').count() <= 4).cloned());
+                }
             }
-            detail_tags.extend(
-                p.take("scene-tags", &s.tags, 3)
-                    .into_iter()
-                    .filter(|x| ok(x)),
+        }
+        tags.extend(tag_moment);
+        for (i, e) in scene.entities.iter().enumerate() {
+            if Some(i) == main_ix || e.in_setting || prose.len() > 6 {
+                continue;
+            }
+            let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) else {
+                continue;
+            };
+            if m.distance > 3 || m.kind == Some("abstract") {
+                continue;
+            }
+            let ph = look_phrases(e, &m, &lic, scene.monochrome);
+            if let Some(x) = p.pick(&format!("other{i}"), &ph.iter().collect::<Vec<_>>()) {
+                let verb = if e.many() { "have" } else { "has" };
+                prose.push(say(
+                    Part::Others,
+                    format!("{} {verb} {x}.", capitalize(&the(e))),
+                ));
+            }
+        }
+        // 3. Relations between named things, made explicit.
+        for r in &scene.relations {
+            let (x, y) = (&scene.entities[r.a], &scene.entities[r.b]);
+            if x.in_setting || y.in_setting {
+                continue;
+            }
+            let Some(f) = w.relation(&r.id) else { continue };
+            if matches!(f.layout.as_str(), "on") {
+                continue;
+            }
+            let text = f.prose.replace("{a}", &the(x)).replace("{b}", &the(y));
+            prose.push(say(
+                Part::Relation,
+                format!("The picture shows {text}, exactly as placed."),
+            ));
+            tags.insert(
+                0,
+                f.tag
+                    .replace("{a}", &the(x)[4..])
+                    .replace("{b}", &the(y)[4..]),
             );
         }
-        if let Some(w) = a
+        // 4. Counts, reinforced.
+        for e in &scene.entities {
+            if let Some(n) = e.count.filter(|n| *n >= 2 && *n <= 12) {
+                let word = number_word(n);
+                let noun = e.noun.to_lowercase();
+                let text = if n == 2 {
+                    format!("Both {noun} are fully in view.")
+                } else {
+                    format!("Exactly {word} {noun} are in view, each one distinct.")
+                };
+                prose.push(say(Part::Count, text));
+                let mods: Vec<&str> = e.attributes.colors.iter().map(String::as_str).collect();
+                let phrase = if mods.is_empty() {
+                    format!("{word} {noun}")
+                } else {
+                    format!("{word} {} {noun}", mods.join(" "))
+                };
+                weighted.push(phrase);
+            }
+        }
+    }
+    // 5. Quoted text, spelled out.
+    if !scene.quoted.is_empty() {
+        let quotes: Vec<String> = scene.quoted.iter().map(|q| format!("\"{q}\"")).collect();
+        let verb = if quotes.len() == 1 {
+            "appears"
+        } else {
+            "appear"
+        };
+        let s = format!(
+            "The text {} {verb} exactly as written, in clean, legible lettering.",
+            join_list(&quotes)
+        );
+        prose.push(say(Part::Text, s.clone()));
+        short.push(say(Part::Text, s));
+        tags.push("legible lettering".into());
+    }
+    // 6. The artifact's design, or the setting around the subject.
+    if let Some(x) = artifact.filter(|_| !opts.vary) {
+        let layout: Vec<&String> = x.layout.iter().filter(|t| lic.allows(t)).collect();
+        let traits: Vec<String> = x.traits.iter().filter(|t| lic.allows(t)).cloned().collect();
+        if let Some(l) = p.pick("layout", &layout) {
+            let tr = p.take("traits", &traits, 2);
+            let text = if tr.is_empty() {
+                format!("It is designed as {l}.")
+            } else {
+                format!("It is designed as {l}, with {}.", join_list(&tr))
+            };
+            prose.push(say(Part::Setting, text.clone()));
+            short.push(say(Part::Setting, text));
+        }
+        tags.extend(x.tags.iter().filter(|t| lic.allows(t)).cloned());
+    } else if let Some(s) = setting.filter(|_| english && !opts.vary) {
+        let details: Vec<String> = w
+            .setting_chain(&s.id)
+            .into_iter()
+            .take(2)
+            .flat_map(|s| s.details.iter())
+            .filter(|d| holds(d, time.as_deref(), night, scene))
+            .filter(|d| lic.allows(&d.text))
+            .map(|d| d.text.clone())
+            .collect();
+        let picked = p.take("setting", &details, 2);
+        if !picked.is_empty() {
+            let text = format!("{}.", capitalize(&picked.join(", and ")));
+            short.push(say(Part::Setting, format!("{}.", capitalize(&picked[0]))));
+            prose.push(say(Part::Setting, text));
+        }
+        tags.extend(
+            p.take(
+                "setting-tags",
+                &s.tags
+                    .iter()
+                    .filter(|t| lic.allows(t))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                3,
+            ),
+        );
+        // the main subject's own props, where it usually is
+        if let Some(e) = main.filter(|e| !e.in_setting) {
+            if let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) {
+                let at_home = m
+                    .found_in
+                    .iter()
+                    .any(|f| w.setting_chain(&s.id).iter().any(|x| &x.id == f));
+                if at_home {
+                    let props: Vec<String> =
+                        m.props.iter().filter(|x| lic.allows(x)).cloned().collect();
+                    let picked = p.take("props", &props, 2);
+                    if !picked.is_empty() {
+                        let verb = if picked.len() > 1 { "are" } else { "is" };
+                        prose.push(say(
+                            Part::Setting,
+                            format!("Nearby {verb} {}.", join_list(&picked)),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // The era's look.
+    if let Some(e) = scene.era.as_deref().and_then(|e| w.era(e)) {
+        if english && !opts.vary {
+            let mut period: Vec<String> = Vec::new();
+            let pools: [&Vec<String>; 4] = [&e.clothing, &e.technology, &e.vehicles, &e.materials];
+            for (i, pool) in pools.iter().enumerate() {
+                let ok: Vec<&String> = pool.iter().filter(|x| lic.allows(x)).collect();
+                if let Some(x) = p.pick(&format!("era{i}"), &ok) {
+                    period.push(x.clone());
+                }
+            }
+            let chosen = p.take("era-details", &period, 2);
+            if !chosen.is_empty() {
+                prose.push(say(
+                    Part::Setting,
+                    format!("Period details include {}.", join_list(&chosen)),
+                ));
+                tags.extend(chosen.iter().filter(|x| x.split(' ').count() <= 4).cloned());
+            }
+        }
+    }
+    // Weather and season, when the idea names them and the place shows them.
+    if english && !opts.vary && setting.is_none_or(|s| s.weather) {
+        if let Some(wx) = scene
             .weather
             .as_deref()
-            .and_then(|w| k.weathers.iter().find(|x| x.id == w))
+            .and_then(|x| k.weathers.iter().find(|y| y.id == x))
         {
-            let d: Vec<String> = w.details.iter().filter(|d| ok(d)).cloned().collect();
-            details.extend(p.take("weather", &d, 1));
-            detail_tags.extend(w.tags.iter().filter(|x| ok(x)).cloned());
+            let d: Vec<&String> = wx.details.iter().filter(|d| lic.allows(d)).collect();
+            if let Some(x) = p.pick("weather", &d) {
+                prose.push(say(Part::Setting, format!("The scene has {x}.")));
+            }
+            tags.extend(wx.tags.iter().filter(|t| lic.allows(t)).cloned());
         }
-        if let Some(s) = a
+        if let Some(se) = scene
             .season
             .as_deref()
-            .and_then(|w| k.seasons.iter().find(|x| x.id == w))
+            .and_then(|x| k.seasons.iter().find(|y| y.id == x))
         {
-            let d: Vec<String> = s.details.iter().filter(|d| ok(d)).cloned().collect();
-            details.extend(p.take("season", &d, 1));
-            detail_tags.extend(s.tags.iter().filter(|x| ok(x)).cloned());
+            tags.extend(se.tags.iter().filter(|t| lic.allows(t)).cloned());
         }
-        let subject_details = if scene.is_some() && cat.id == "landscape" {
-            1
-        } else {
-            2
-        };
-        details.extend(p.take("category", &subject_details_all, subject_details));
-        detail_tags.extend(
-            p.take("category-tags", &cat.tags, 2)
-                .into_iter()
-                .filter(|x| ok(x)),
-        );
-        if !a.quoted.is_empty() {
-            detail_tags.push("legible text".into());
-        }
-    } else {
-        // varying a finished prompt: a touch of subject detail, no scenery
-        details.extend(p.take("category", &subject_details_all, 2));
     }
-    details.dedup();
 
+    // 7. Light and mood.
+    if let Some(l) = look {
+        let light = (!l.light.is_empty() && !(opts.vary && says_light(&scene.idea)))
+            .then_some(l.light.as_str());
+        let text = match light {
+            Some(light) => format!(
+                "The scene is lit by {light}, with {}, and the mood is {mood_text}.",
+                l.palette
+            ),
+            None => format!("It keeps to {}, and the mood is {mood_text}.", l.palette),
+        };
+        prose.push(say(Part::Light, text.clone()));
+        short.push(say(Part::Light, text));
+    } else {
+        prose.push(say(Part::Light, format!("The mood is {mood_text}.")));
+    }
+    // 8. Framing: what the frame shows and from where.
+    let positions: Vec<&String> = framing.positions.iter().collect();
+    let frame_text: Vec<&String> = framing.text.iter().filter(|t| lic.allows(t)).collect();
+    if let Some(t) = p.pick("framing", &frame_text).filter(|_| !opts.vary) {
+        let pos = p.pick("position", &positions);
+        let text = match pos {
+            Some(pos) => format!("{}, seen {pos}.", capitalize(t)),
+            None => format!("{}.", capitalize(t)),
+        };
+        prose.push(say(Part::Framing, text));
+    }
+    // 9. Medium and technique.
+    if let Some(l) = look {
+        let mut technique = l.technique.clone();
+        if photographic && !opts.vary {
+            let lenses: Vec<&String> = framing.lenses.iter().filter(|x| lic.allows(x)).collect();
+            if let Some(lens) = p.pick("lens", &lenses) {
+                if camera_count(&technique, &lower_words(&technique)) == 0 {
+                    technique = format!("{technique}, shot on {lens}");
+                }
+            }
+        }
+        let lead = if scene.medium.is_some() || style.is_some() {
+            // the idea or the style named the medium; the look adds its craft
+            l.lead.clone()
+        } else {
+            l.lead.clone()
+        };
+        let text = format!("The picture is {lead}, with {technique}.");
+        prose.push(say(Part::Medium, text.clone()));
+        short.push(say(Part::Medium, format!("{}.", capitalize(&lead))));
+    } else if let Some(m) = medium {
+        if let Some(t) = m.technique.iter().find(|t| lic.allows(t)) {
+            prose.push(say(
+                Part::Medium,
+                format!("The picture is {}, with {t}.", medium_phrase(&m.id)),
+            ));
+        }
+    }
+    if let Some(s) = style {
+        for x in s.prose.iter().filter(|x| lic.allows(x)) {
+            prose.push(say(Part::Medium, format!("{}.", capitalize(x))));
+        }
+    }
+
+    // Tags: the look, framing and style after the subject's own.
+    if let Some(l) = look {
+        tags.extend(l.tags.iter().filter(|t| lic.allows(t)).cloned());
+    }
+    if let Some(s) = style {
+        tags.extend(s.tags.iter().filter(|t| lic.allows(t)).cloned());
+    }
+    tags.extend(
+        framing
+            .tags
+            .iter()
+            .take(1)
+            .filter(|t| lic.allows(t))
+            .cloned(),
+    );
+    if let Some(t) = time.as_deref().and_then(|t| k.time(t)) {
+        if scene.time.is_none() {
+            tags.extend(t.tags.iter().take(1).filter(|x| lic.allows(x)).cloned());
+        }
+    }
+    if let Some(m) = k.mood(&mood_id) {
+        tags.extend(m.tags.iter().take(1).cloned());
+    }
+    let quality: Vec<String> = if photographic {
+        vec!["sharp focus".into(), "high detail".into()]
+    } else if graphic {
+        vec!["clean design".into()]
+    } else {
+        vec!["masterpiece".into(), "best quality".into()]
+    };
+
+    // Negative prompt: what the idea excludes, what fights the look.
     let mut negative: Vec<String> = Vec::new();
-    negative.extend(a.negations.iter().cloned());
-    negative.extend(medium.negative.iter().cloned());
+    negative.extend(scene.negations.iter().cloned());
+    if let Some(x) = artifact {
+        negative.extend(x.negative.iter().cloned());
+    }
+    if let Some(l) = look {
+        negative.extend(l.negative.iter().cloned());
+    } else if let Some(m) = medium {
+        negative.extend(m.negative.iter().cloned());
+    }
     if let Some(s) = style {
         negative.extend(s.negative.iter().cloned());
     }
-    negative.extend(cat.negative.iter().cloned());
-    negative.extend(["watermark".to_string(), "signature".to_string()]);
-    let negative = forbid.clean_negative(negative, a);
-
-    let aspect = style
-        .and_then(|s| s.aspect.as_deref())
-        .or(graphic.then_some("1:1"))
-        .unwrap_or(&composition.aspect);
-    let aspect = parse_aspect(aspect).unwrap_or((1, 1));
-
-    let mut medium_tags: Vec<String> = medium.tags.iter().filter(|t| ok(t)).cloned().collect();
-    let mut style_prose = Vec::new();
-    if let Some(s) = style {
-        style_prose.extend(
-            s.prose
-                .iter()
-                .filter(|t| ok(t) && (photographic || forbid.no_camera(t)))
-                .cloned(),
-        );
-        medium_tags.extend(
-            s.tags
-                .iter()
-                .filter(|t| ok(t) && (photographic || forbid.no_camera(t)))
-                .cloned(),
-        );
+    if main.is_some_and(|e| matches!(e.kind.as_deref(), Some("person" | "animal"))) {
+        negative.extend(["extra limbs".to_string(), "deformed anatomy".to_string()]);
     }
+    negative.extend([
+        "blurry".to_string(),
+        "watermark".to_string(),
+        "signature".to_string(),
+    ]);
+    let pos_words: Vec<String> = tags.iter().flat_map(|t| lower_words(t)).collect();
+    negative.retain(|n| {
+        scene.negations.contains(n) || !lower_words(n).iter().all(|w| pos_words.contains(w))
+    });
+    let negative = lic.forbid.clean_negative(negative, a);
 
-    let sentence = a.sentence || opts.vary;
-    let bare_opening = sentence || a.medium.is_some() || a.depiction;
-    // The idea's own medium word says it ("watercolor"), except for design
-    // words ("logo") that do not say how the picture is made.
-    let lead_named = a.medium.is_some() && !graphic;
+    let prose = prune_conflicts(&scene.idea, prose);
+    let short = prune_conflicts(&scene.idea, short);
+    let aspect_text = artifact
+        .map(|x| x.aspect.as_str())
+        .or(style.and_then(|s| s.aspect.as_deref()))
+        .unwrap_or(framing.aspect.as_str());
+    let aspect = parse_aspect(aspect_text).unwrap_or((1, 1));
+    tags.dedup();
     Structured {
         seed,
-        subject: a.idea.clone(),
-        sentence,
-        medium: medium.id.clone(),
-        bare_opening,
-        medium_sentence: bare_opening && !lead_named,
+        subject: scene.idea.clone(),
+        sentence: a.sentence || opts.vary,
+        medium: medium_id,
+        look: look.map(|l| l.id.clone()),
         photographic,
         graphic,
         style: style.map(|s| s.id.clone()),
-        details,
-        detail_tags,
-        lighting: lighting.map(|l| l.text.clone()),
-        lighting_tags: lighting.map(|l| l.tags.clone()).unwrap_or_default(),
-        palette: palette_text,
-        palette_tags: palette.tags.clone(),
-        mood: mood.text.clone(),
-        mood_tags: mood.tags.clone(),
-        composition: composition.text.clone(),
-        composition_tags: composition.tags.clone(),
-        camera,
-        technique,
-        style_prose,
-        medium_tags,
+        prose,
+        short,
+        tags,
+        weighted,
+        quality,
         negative,
-        negations: a.negations.clone(),
+        negations: scene.negations.clone(),
+        framing: framing.id.clone(),
         aspect,
-        stylize: medium.stylize,
-        horizon: composition.horizon,
-        quoted: a.quoted.clone(),
-        idea_hash: p.idea_hash,
+        stylize: medium.map_or(150, |m| m.stylize),
+        horizon: framing.horizon,
+        time,
+        mood: mood_id,
+        quoted: scene.quoted.clone(),
     }
+}
+
+/// Drops the sentences that make the prompt contradict itself where the
+/// idea alone does not (the last guard: every phrase already passed the
+/// licence, but a sentence can change how the whole prompt reads).
+fn prune_conflicts(idea: &str, mut prose: Vec<Sentence>) -> Vec<Sentence> {
+    let count = |t: &str| crate::lint::conflicts(t).len();
+    let first = prose
+        .first()
+        .map(|s| s.text.clone())
+        .unwrap_or_else(|| idea.to_string());
+    let base = count(&first);
+    let all: Vec<&str> = prose.iter().map(|s| s.text.as_str()).collect();
+    if count(&all.join(" ")) <= base {
+        return prose;
+    }
+    prose.retain(|s| {
+        matches!(s.part, Part::Subject | Part::Text)
+            || count(&format!("{first} {}", s.text)) <= base
+    });
+    prose
+}
+
+fn says_light(text: &str) -> bool {
+    let k = knowledge();
+    lower_words(text)
+        .iter()
+        .any(|w| k.lexicon.terms.lighting.contains(w))
 }
 
 /// "16:9" -> (16, 9).

@@ -214,6 +214,87 @@ fn contradictions(text: &str, out: &mut Vec<Warning>) {
     }
 }
 
+/// Contradictions the knowledge knows of: what the prompt's own setting,
+/// states, era and kind of artifact rule out, and lens talk for a medium
+/// made by hand.
+fn knowledge_conflicts(text: &str, out: &mut Vec<Warning>) {
+    let a = analyze(text);
+    let scene = crate::scene::scene_from(&a);
+    let words = lower_words(text);
+    let stems: Vec<String> = words.iter().map(|x| stem(x)).collect();
+    let world = mural_knowledge::world();
+    let has = |term: &str| {
+        let t: Vec<String> = lower_words(term).iter().map(|x| stem(x)).collect();
+        !t.is_empty() && stems.windows(t.len()).any(|win| win == t.as_slice())
+    };
+    let mut found: Vec<(String, String)> = Vec::new();
+    if let Some(p) = scene.setting.as_ref().filter(|p| p.stated) {
+        for s in world.setting_chain(&p.id) {
+            for n in &s.never {
+                if has(n) {
+                    found.push((n.clone(), format!("a {} scene", s.id.replace('_', " "))));
+                }
+            }
+        }
+    }
+    for e in &scene.entities {
+        for st in &e.states {
+            if let Some(f) = world.state(st) {
+                for n in &f.excludes {
+                    if has(n) {
+                        found.push((n.clone(), format!("a {st} {}", e.lemma)));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(era) = scene.era.as_deref().and_then(|e| world.era(e)) {
+        for n in &era.anachronisms {
+            if has(n) {
+                found.push((n.clone(), format!("the {}", era.id.replace('_', " "))));
+            }
+        }
+    }
+    if let Some(x) = scene.artifact.as_deref().and_then(|x| world.artifact(x)) {
+        if x.lettering != "allowed" && a.quoted.is_empty() {
+            for n in [
+                "lettering",
+                "typography",
+                "text",
+                "words",
+                "letters",
+                "wordmark",
+            ] {
+                if has(n) {
+                    found.push((
+                        n.into(),
+                        format!("a {} with no words given", x.id.replace('_', " ")),
+                    ));
+                }
+            }
+        }
+    }
+    if a.non_photographic() && crate::check::camera_count(text, &words) > 0 {
+        out.push(w(
+            "contradiction",
+            "lens or camera words in a medium made by hand (a watercolor has no lens)".into(),
+        ));
+    }
+    found.sort();
+    found.dedup_by(|x, y| x.0 == y.0);
+    for (term, why) in found {
+        out.push(w("contradiction", format!("{term:?} does not fit {why}")));
+    }
+}
+
+/// The contradictions in a text, without budgets or syntax.
+pub fn conflicts(text: &str) -> Vec<Warning> {
+    let mut out = Vec::new();
+    contradictions(text, &mut out);
+    knowledge_conflicts(text, &mut out);
+    out
+}
+
 /// Lints a prompt for a target.
 pub fn lint(prompt: &str, target: Target) -> LintReport {
     let mut warnings = Vec::new();
@@ -274,6 +355,7 @@ pub fn lint(prompt: &str, target: Target) -> LintReport {
         warnings.push(w("empty", "the prompt is empty".into()));
     }
     contradictions(text, &mut warnings);
+    knowledge_conflicts(text, &mut warnings);
     LintReport {
         target,
         chars,

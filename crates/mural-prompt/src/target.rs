@@ -4,8 +4,8 @@
 //! tags within CLIP's 75 tokens plus a negative prompt; Midjourney reads
 //! prose plus `--ar/--stylize/--v` parameters.
 
-use crate::compose::{medium_phrase, Structured};
-use crate::text::{capitalize, fix_articles, join_list, lower_words};
+use crate::compose::{Part, Sentence, Structured};
+use crate::text::lower_words;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::fmt;
@@ -127,150 +127,42 @@ pub fn render(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
     }
 }
 
-/// Sentence variants, picked by seed so variations read differently.
-fn variant<'a>(s: &Structured, axis: &str, options: &[&'a str]) -> &'a str {
-    options[s.picker().index(axis, options.len())]
-}
-
-/// The idea as the opening of a sentence.
-fn opening(s: &Structured) -> String {
-    let idea = s.subject.trim().trim_end_matches(['.', ',', ';', ':']);
-    if s.bare_opening {
-        return capitalize(idea);
+/// Which sentences go first when a prompt must shrink: the least
+/// important first; the subject, counts, relations and quoted text stay.
+fn drop_rank(part: Part) -> u8 {
+    match part {
+        Part::Others => 0,
+        Part::Framing => 1,
+        Part::Setting => 2,
+        Part::Look => 3,
+        Part::Medium => 4,
+        Part::Light => 5,
+        Part::Relation | Part::Count => 6,
+        Part::Subject | Part::Text => 7,
     }
-    // "a photograph of" + idea, lower-casing a leading article or number word
-    let first = idea.split_whitespace().next().unwrap_or("");
-    let lower_first = first.to_lowercase();
-    let k = mural_knowledge::knowledge();
-    let idea = if k.lexicon.stopwords.contains(&lower_first)
-        || k.lexicon.numbers.contains_key(&lower_first)
-    {
-        format!("{lower_first}{}", &idea[first.len()..])
-    } else {
-        idea.to_string()
-    };
-    let lead = k
-        .medium(&s.medium)
-        .map(|m| m.lead.clone())
-        .unwrap_or_else(|| "a picture of".into());
-    capitalize(&format!("{lead} {idea}"))
-}
-
-/// The sentences of a prose prompt, most important first.
-fn sentences(s: &Structured, short: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut details = s.details.iter();
-    // 1. The idea, with its most telling detail.
-    let open = opening(s);
-    let phrase = medium_phrase(&s.medium);
-    let how = if s.photographic {
-        "captured as"
-    } else if s.graphic {
-        "designed as"
-    } else if phrase.contains("render") {
-        "presented as"
-    } else {
-        variant(
-            s,
-            "medium-sentence",
-            &["rendered as", "presented as", "imagined as"],
-        )
-    };
-    if s.sentence {
-        let end = if open.ends_with(['!', '?']) { "" } else { "." };
-        out.push(format!("{open}{end}"));
-        if s.medium_sentence {
-            out.push(format!("{} {phrase}.", capitalize(how)));
-        }
-    } else {
-        let medium = if s.medium_sentence {
-            format!(", {how} {phrase}")
-        } else {
-            String::new()
-        };
-        match details.next() {
-            Some(d) if s.medium_sentence => out.push(format!("{open}{medium}, with {d}.")),
-            Some(d) => out.push(format!("{open}, {d}.")),
-            None => out.push(format!("{open}{medium}.")),
-        }
-    }
-    // 2. The rest of the details.
-    let rest: Vec<String> = details.take(if short { 2 } else { 4 }).cloned().collect();
-    if !rest.is_empty() {
-        out.push(format!("{}.", capitalize(&join_list(&rest))));
-    }
-    // 3. Light and color.
-    if let Some(l) = &s.lighting {
-        let line = match variant(s, "light-sentence", &["lit", "light", "bathed"]) {
-            "lit" => format!("Lit by {l}, in a palette of {}.", s.palette),
-            "light" => format!("{}, with a palette of {}.", capitalize(l), s.palette),
-            _ => format!("The scene is bathed in {l}, its tones {}.", s.palette),
-        };
-        out.push(line);
-    } else {
-        out.push(format!("A palette of {}.", s.palette));
-    }
-    // 4. Composition, craft and camera.
-    if !short || s.camera.is_some() {
-        let mut craft = vec![capitalize(&s.composition)];
-        if !s.technique.is_empty() {
-            craft.push(s.technique.clone());
-        }
-        if let Some(c) = &s.camera {
-            craft.push(c.clone());
-        }
-        out.push(format!("{}.", craft.join(", ")));
-    }
-    for p in &s.style_prose {
-        out.push(format!("{}.", capitalize(p)));
-    }
-    // 5. Quoted text, spelled out.
-    if !s.quoted.is_empty() {
-        let quotes: Vec<String> = s.quoted.iter().map(|q| format!("\"{q}\"")).collect();
-        let verb = if quotes.len() == 1 {
-            "appears"
-        } else {
-            "appear"
-        };
-        out.push(format!(
-            "The text {} {verb} exactly as written, in clean, legible lettering.",
-            join_list(&quotes)
-        ));
-    }
-    // 6. Mood.
-    let mood = match variant(s, "mood-sentence", &["is", "feels", "atmosphere"]) {
-        "is" => format!("The mood is {}.", s.mood),
-        "feels" => format!("It feels {}.", s.mood),
-        _ => format!("The atmosphere is {}.", s.mood),
-    };
-    out.push(mood);
-    out.into_iter().map(|x| fix_articles(&x)).collect()
 }
 
 fn fit_prose(
     s: &Structured,
     target: Target,
-    mut parts: Vec<String>,
+    mut parts: Vec<Sentence>,
 ) -> Result<String, RenderError> {
     let Some(limit) = target.max_chars() else {
-        return Ok(parts.join(" "));
+        return Ok(join_sentences(&parts));
     };
-    // Drop the least important sentences (from the end, never the first)
-    // until the prompt fits.
     loop {
-        let text = parts.join(" ");
+        let text = join_sentences(&parts);
         if text.chars().count() <= limit {
             return Ok(text);
         }
-        if parts.len() > 1 {
-            // keep the quoted-text sentence: remove the sentence before the last
-            // non-essential one
-            let idx = parts
-                .iter()
-                .rposition(|p| !p.starts_with("The text \""))
-                .filter(|&i| i > 0)
-                .unwrap_or(parts.len() - 1);
-            parts.remove(idx);
+        let droppable = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| drop_rank(p.part) < 7)
+            .min_by_key(|(i, p)| (drop_rank(p.part), usize::MAX - i))
+            .map(|(i, _)| i);
+        if let Some(i) = droppable {
+            parts.remove(i);
             continue;
         }
         let bare = s.subject.trim().to_string();
@@ -283,6 +175,14 @@ fn fit_prose(
             limit,
         });
     }
+}
+
+fn join_sentences(parts: &[Sentence]) -> String {
+    parts
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
@@ -335,8 +235,7 @@ fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
 }
 
 fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
-    let short = matches!(target, Target::Dalle2 | Target::Runway);
-    let prompt = fit_prose(s, target, sentences(s, short))?;
+    let prompt = fit_prose(s, target, s.prose.clone())?;
     let (w, h) = size_for(target, s.aspect);
     let mut params = Map::new();
     match target {
@@ -377,9 +276,20 @@ fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError>
 }
 
 fn render_midjourney(s: &Structured) -> Rendered {
-    let text = sentences(s, true).join(" ");
+    // Midjourney tends to draw any word it reads, so what the idea excludes
+    // leaves the text and goes to --no; the text stays short and front-loaded.
+    let mut parts = s.short.clone();
+    if let Some(first) = parts.first_mut() {
+        if !s.negations.is_empty() {
+            first.text = without_negations(&first.text, &s.negations);
+        }
+    }
+    let text = join_sentences(&parts);
     let (aw, ah) = reduce(s.aspect);
     let mut prompt = format!("{text} --ar {aw}:{ah} --stylize {} --v 7", s.stylize);
+    if s.photographic {
+        prompt.push_str(" --style raw");
+    }
     if !s.negations.is_empty() {
         prompt.push_str(&format!(" --no {}", s.negations.join(", ")));
     }
@@ -387,6 +297,9 @@ fn render_midjourney(s: &Structured) -> Rendered {
     params.insert("ar".into(), json!(format!("{aw}:{ah}")));
     params.insert("stylize".into(), json!(s.stylize));
     params.insert("v".into(), json!("7"));
+    if s.photographic {
+        params.insert("style".into(), json!("raw"));
+    }
     if !s.negations.is_empty() {
         params.insert("no".into(), json!(s.negations));
     }
@@ -395,6 +308,73 @@ fn render_midjourney(s: &Structured) -> Rendered {
         negative_prompt: String::new(),
         params,
     }
+}
+
+/// A sentence with its negation clause removed ("a beach without umbrellas"
+/// -> "a beach"; "a park with no people, only pigeons" -> "a park, only
+/// pigeons"). Quoted text is never touched.
+pub fn without_negations(text: &str, negations: &[String]) -> String {
+    let k = mural_knowledge::knowledge();
+    let negs = &k.lexicon.terms.negations;
+    let quotes = crate::analysis::quoted_spans(text);
+    let ws = crate::text::words(text);
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < ws.len() {
+        let in_quote = quotes
+            .iter()
+            .any(|&(s, e, _)| ws[i].start >= s && ws[i].end <= e);
+        let neg = !in_quote
+            && negs.contains(&ws[i].lower)
+            && ws[i + 1..].iter().take(3).any(|w| {
+                negations
+                    .iter()
+                    .any(|n| crate::text::stem(n) == crate::text::stem(&w.lower))
+            });
+        if !neg {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        if i > 0 && ws[i - 1].lower == "with" {
+            start = i - 1;
+        }
+        let mut j = i + 1;
+        let mut last = i;
+        while j < ws.len() {
+            let w = &ws[j].lower;
+            if negations
+                .iter()
+                .any(|n| crate::text::stem(n) == crate::text::stem(w))
+            {
+                last = j;
+            } else if !matches!(
+                w.as_str(),
+                "or" | "and" | "any" | "a" | "an" | "the" | "nor"
+            ) {
+                break;
+            }
+            if text[ws[j].end..].starts_with(',') && j >= last {
+                break;
+            }
+            j += 1;
+        }
+        cut.push((ws[start].start, ws[last].end));
+        i = last + 1;
+    }
+    let mut out = String::new();
+    let mut pos = 0;
+    for (s, e) in cut {
+        out.push_str(&text[pos..s]);
+        pos = e;
+    }
+    out.push_str(&text[pos..]);
+    let mut out = out.replace(" ,", ",").replace(" .", ".");
+    while out.contains("  ") {
+        out = out.replace("  ", " ");
+    }
+    let out = out.replace(",,", ",").replace(", .", ".");
+    out.trim().trim_start_matches(',').trim().to_string()
 }
 
 fn reduce((w, h): (u32, u32)) -> (u32, u32) {
@@ -481,40 +461,27 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
     if mural_clip::count(&subject) > budget {
         subject = subject_tag(&s.subject, &s.negations, true);
     }
-    let short = lower_words(&subject).len() <= 5 && !subject.contains(['"', '(', ')', ':']);
-    let subject = if short && target == Target::Sd {
-        format!("({subject}:1.2)")
-    } else {
-        subject
-    };
-    // Tags by priority; added while they fit the budget.
+    // Tags by priority; added while they fit the budget. The fragile part
+    // of the idea (a count) is weighted, not the whole idea.
     let mut candidates: Vec<String> = Vec::new();
-    candidates.extend(s.medium_tags.iter().take(2).cloned());
-    candidates.extend(s.detail_tags.iter().cloned());
-    candidates.extend(s.lighting_tags.iter().cloned());
-    candidates.extend(s.composition_tags.iter().take(1).cloned());
-    candidates.extend(s.palette_tags.iter().cloned());
-    candidates.extend(s.mood_tags.iter().take(1).cloned());
-    if let Some(c) = &s.camera {
-        candidates.push(
-            c.trim_start_matches("shot on ")
-                .trim_start_matches("captured with ")
-                .to_string(),
-        );
+    for wgt in &s.weighted {
+        candidates.push(if target == Target::Sd {
+            format!("({wgt}:1.2)")
+        } else {
+            format!("({wgt}:1.1)")
+        });
     }
-    candidates.extend(s.medium_tags.iter().skip(2).cloned());
-    if target == Target::Sd {
-        candidates.push("masterpiece".into());
-        candidates.push("best quality".into());
-    }
+    candidates.extend(s.tags.iter().cloned());
+    candidates.extend(s.quality.iter().cloned());
     let subject_words = lower_words(&subject);
     let mut used = mural_clip::count(&subject);
     let mut tags = vec![subject];
     let mut seen: Vec<String> = vec![tags[0].to_lowercase()];
     for c in candidates {
+        let c = c.trim().trim_matches(',').trim().to_string();
         let key = c.to_lowercase();
         // skip repeats, and tags the subject already says ("sunset")
-        let said = lower_words(&c).iter().all(|w| subject_words.contains(w));
+        let said = !c.starts_with('(') && lower_words(&c).iter().all(|w| subject_words.contains(w));
         if seen.contains(&key) || c.is_empty() || said {
             continue;
         }
@@ -535,9 +502,16 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
             seen.push(key);
         }
     }
-    // The negative prompt gets the same budget.
+    // The negative prompt gets the same budget, and never fights the
+    // positive one.
+    let positive_words: Vec<String> = tags.iter().flat_map(|t| lower_words(t)).collect();
     let mut negative: Vec<String> = Vec::new();
     for n in &s.negative {
+        let nw = lower_words(n);
+        let fights = !s.negations.contains(n) && nw.iter().all(|w| positive_words.contains(w));
+        if fights {
+            continue;
+        }
         let trial = if negative.is_empty() {
             n.clone()
         } else {

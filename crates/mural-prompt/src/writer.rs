@@ -6,6 +6,7 @@
 
 use crate::analysis::{analyze, Analysis};
 use crate::compose::{compose, ComposeOptions, Structured};
+use crate::scene::{scene_from, Scene};
 use crate::target::{render, RenderError, Target};
 use mural_knowledge::knowledge;
 use serde::Serialize;
@@ -129,13 +130,14 @@ impl BuiltinWriter {
     /// and what every target renders.
     pub fn structure(
         &self,
+        scene: &Scene,
         a: &Analysis,
         seed: u64,
         style: Option<&str>,
         vary: bool,
     ) -> Structured {
         let style = style.and_then(|s| knowledge().style(s));
-        compose(a, seed, ComposeOptions { style, vary })
+        compose(scene, a, seed, ComposeOptions { style, vary })
     }
 }
 
@@ -148,10 +150,11 @@ impl Writer for BuiltinWriter {
         validate(req)?;
         let idea = req.idea.trim();
         let a = analyze(idea);
+        let scene = scene_from(&a);
         (0..req.n)
             .map(|index| {
                 let seed = req.seed.wrapping_add(index as u64);
-                let s = self.structure(&a, seed, req.style.as_deref(), req.vary);
+                let s = self.structure(&scene, &a, seed, req.style.as_deref(), req.vary);
                 let r = render(&s, req.target)?;
                 Ok(Written {
                     idea: idea.to_string(),

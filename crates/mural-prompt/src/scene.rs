@@ -1,0 +1,552 @@
+//! Idea -> scene: what the idea depicts, as things, not words.
+//!
+//! The scene holds the entities the idea names (each a WordNet concept with
+//! a count, attributes and states), what they do to each other (actions
+//! with roles) and where they are (spatial relations), the setting (stated,
+//! or inferred from the main subject), time, weather, season and era, the
+//! kind of artifact asked for (a logo is designed, not painted as a scene),
+//! and what the idea says of its own making: medium, artist, quoted text,
+//! exclusions and language.
+//!
+//! It is a plain data type with a stable shape: the built-in writer
+//! composes from it, the sketch painter can draw it, and the LLM guard
+//! can check a model's prompt against it. Like [`crate::analysis`], it
+//! records only what the idea says or what the knowledge infers from it;
+//! choosing details is the composer's job.
+
+use crate::analysis::{analyze, Analysis, Phrases};
+use crate::text::{words, Word};
+use mural_knowledge::{knowledge, world, Category};
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// The language an idea is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    English,
+    /// Another language, by ISO 639-1 code ("es"); the writer keeps the
+    /// idea as written and adds only what needs no understanding of it.
+    #[serde(untagged)]
+    Other(&'static str),
+}
+
+/// What an entity's modifiers say about it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Attributes {
+    pub colors: Vec<String>,
+    pub materials: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub era: Option<String>,
+    /// Modifiers of no other kind ("fluffy", "coffee" in "coffee cup").
+    pub other: Vec<String>,
+}
+
+/// One thing the idea names.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Entity {
+    /// The noun as written ("puppies").
+    pub noun: String,
+    /// Its singular, lower case ("puppy"), or the compound ("ice floe").
+    pub lemma: String,
+    /// The WordNet synset it names ("puppy.n.01"); `None` for a word
+    /// WordNet and the frames do not know.
+    pub concept: Option<String>,
+    /// The concept frame that describes it: its own, or the nearest
+    /// ancestor's ("heron.n.02" -> "bird.n.01").
+    pub frame: Option<String>,
+    /// person, animal, plant, food, vehicle, ... (vocab.toml `kinds`).
+    pub kind: Option<String>,
+    pub category: Category,
+    pub count: Option<u32>,
+    pub plural: bool,
+    pub attributes: Attributes,
+    /// States the idea gives it (vocab.toml `states`): "sleeping".
+    pub states: Vec<String>,
+    /// The noun is part of the phrase that names the setting ("floe" in
+    /// "an ice floe"): the setting develops it, not the entity.
+    pub in_setting: bool,
+    #[serde(skip)]
+    pub(crate) pos: usize,
+}
+
+impl Entity {
+    /// How many there are: the count, or 2+ for a plural without one.
+    pub fn many(&self) -> bool {
+        self.plural || self.count.is_some_and(|c| c > 1)
+    }
+}
+
+/// Who does what to whom.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Action {
+    /// actions.toml id ("chase").
+    pub id: String,
+    /// The verb as written ("chasing").
+    pub verb: String,
+    /// Index of the doer in `Scene::entities`.
+    pub agent: Option<usize>,
+    /// Index of the one acted on.
+    pub patient: Option<usize>,
+}
+
+/// Where one thing is relative to another.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Relation {
+    /// relations.toml id ("on_top_of").
+    pub id: String,
+    /// The words as written ("on top of").
+    pub words: String,
+    pub a: usize,
+    pub b: usize,
+}
+
+/// Where the scene happens.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Place {
+    /// settings.toml id.
+    pub id: String,
+    /// The idea names it (true), or the knowledge infers it from the main
+    /// subject (false: a lighthouse stands on a coast).
+    pub stated: bool,
+}
+
+/// The scene an idea describes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Scene {
+    pub idea: String,
+    pub language: Language,
+    pub entities: Vec<Entity>,
+    pub actions: Vec<Action>,
+    pub relations: Vec<Relation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Place>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weather: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub season: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub era: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// artifacts.toml id: a logo, an icon, an app screen ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// abstracts.toml id, when the idea is an abstract concept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abstraction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mood: Option<String>,
+    pub colors: Vec<String>,
+    pub monochrome: bool,
+    pub quoted: Vec<String>,
+    pub negations: Vec<String>,
+}
+
+impl Scene {
+    /// The main subject: the first entity that is not the setting itself.
+    pub fn main(&self) -> Option<&Entity> {
+        self.entities
+            .iter()
+            .find(|e| !e.in_setting)
+            .or(self.entities.first())
+    }
+
+    pub fn main_index(&self) -> Option<usize> {
+        self.entities
+            .iter()
+            .position(|e| !e.in_setting)
+            .or((!self.entities.is_empty()).then_some(0))
+    }
+
+    pub fn is_night(&self) -> bool {
+        self.time
+            .as_deref()
+            .and_then(|t| knowledge().time(t))
+            .is_some_and(|t| t.night)
+    }
+
+    pub fn is_english(&self) -> bool {
+        self.language == Language::English
+    }
+
+    /// Whether any entity is in `state`.
+    pub fn has_state(&self, state: &str) -> bool {
+        self.entities
+            .iter()
+            .any(|e| e.states.iter().any(|s| s == state))
+    }
+}
+
+struct Tables {
+    settings: Phrases,
+    states: Phrases,
+    actions: Phrases,
+    relations: Phrases,
+    eras: Phrases,
+    artifacts: Phrases,
+    abstracts: Phrases,
+}
+
+fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(|| {
+        let w = world();
+        Tables {
+            settings: Phrases::new(
+                w.settings
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.words.as_slice())),
+            ),
+            states: Phrases::new(w.states.iter().map(|s| (s.id.as_str(), s.words.as_slice()))),
+            actions: Phrases::new(
+                w.actions
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.words.as_slice())),
+            ),
+            relations: Phrases::new(
+                w.relations
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.words.as_slice())),
+            ),
+            eras: Phrases::new(w.eras.iter().map(|s| (s.id.as_str(), s.words.as_slice()))),
+            artifacts: Phrases::new(
+                w.artifacts
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.words.as_slice())),
+            ),
+            abstracts: Phrases::new(
+                w.abstracts
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.words.as_slice())),
+            ),
+        }
+    })
+}
+
+/// Every (start word, length, id) match of a phrase table, longest first
+/// at each position, without overlaps.
+fn matches(table: &Phrases, ws: &[Word], quoted: &[bool]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < ws.len() {
+        if quoted[i] {
+            i += 1;
+            continue;
+        }
+        match table.at(ws, i) {
+            Some((n, id)) if !quoted[i..i + n].iter().any(|q| *q) => {
+                out.push((i, n, id.to_string()));
+                i += n;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Reads the scene of an idea. Never fails: any text has a scene.
+pub fn scene_of(idea: &str) -> Scene {
+    scene_from(&analyze(idea))
+}
+
+/// The scene of an analyzed idea.
+pub fn scene_from(a: &Analysis) -> Scene {
+    let w = world();
+    let lex = &knowledge().lexicon;
+    let t = tables();
+    let idea = a.idea.as_str();
+    let ws = words(idea);
+    let spans = crate::analysis::quoted_spans(idea);
+    let quoted: Vec<bool> = ws
+        .iter()
+        .map(|x| spans.iter().any(|&(s, e, _)| x.start >= s && x.end <= e))
+        .collect();
+    let context: Vec<String> = ws.iter().map(|x| x.lower.clone()).collect();
+
+    let language = language_of(&ws, &quoted);
+
+    // Entities: the analyzer's subjects, found in order in the word list.
+    let mut entities: Vec<Entity> = Vec::new();
+    let mut from = 0;
+    for s in &a.subjects {
+        let pos = (from..ws.len())
+            .find(|&i| ws[i].text == s.noun && !quoted[i])
+            .unwrap_or(from.min(ws.len().saturating_sub(1)));
+        from = pos + 1;
+        // a compound WordNet knows ("ice floe", "hot dog") names one concept
+        let compound = s
+            .attributes
+            .last()
+            .map(|m| format!("{m} {}", s.lemma))
+            .filter(|c| mural_knowledge::wordnet::senses(c).next().is_some());
+        let lemma = compound.clone().unwrap_or_else(|| s.lemma.clone());
+        let concept = w
+            .resolve(&lemma, &context)
+            .or_else(|| w.resolve(&s.lemma, &context));
+        let merged = concept.map(|c| w.merged(c));
+        let mut attrs = Attributes::default();
+        for m in &s.attributes {
+            if compound.is_some() && Some(m) == s.attributes.last() {
+                continue;
+            }
+            if lex.terms.colors.contains(m) || lex.terms.neutral_colors.contains(m) {
+                attrs.colors.push(m.clone());
+            } else if lex.materials.contains(m) {
+                attrs.materials.push(m.clone());
+            } else if lex.sizes.contains(m) {
+                attrs.size = Some(m.clone());
+            } else if lex.ages.contains(m) {
+                attrs.age = Some(m.clone());
+            } else {
+                attrs.other.push(m.clone());
+            }
+        }
+        entities.push(Entity {
+            noun: s.noun.clone(),
+            lemma,
+            concept: concept.map(str::to_string),
+            frame: merged.as_ref().and_then(|m| m.frame.map(str::to_string)),
+            kind: merged.as_ref().and_then(|m| m.kind.map(str::to_string)),
+            category: s.category,
+            count: s.count,
+            plural: s.plural,
+            attributes: attrs,
+            states: Vec::new(),
+            in_setting: false,
+            pos,
+        });
+    }
+
+    // The setting the idea states: the longest phrase naming one.
+    let stated = matches(&t.settings, &ws, &quoted).into_iter().next();
+    let mut setting = stated.as_ref().map(|(_, _, id)| Place {
+        id: id.clone(),
+        stated: true,
+    });
+    if let Some((start, n, _)) = &stated {
+        for e in entities.iter_mut() {
+            if e.pos >= *start && e.pos < start + n {
+                e.in_setting = true;
+            }
+        }
+        // "a beach sunset": the place is the subject; keep one entity for it
+    }
+
+    // States: attach each to the entity the word modifies (an attribute
+    // before it, or a participle after it), else the main subject.
+    for (i, n, id) in matches(&t.states, &ws, &quoted) {
+        let target = entities
+            .iter()
+            .position(|e| e.pos >= i + n && e.pos <= i + n + 2)
+            .filter(|&k| {
+                // "sleeping puppies": the state word stands right before the noun
+                entities[k].pos == i + n
+                    || a.subjects
+                        .get(k)
+                        .is_some_and(|s| s.attributes.contains(&ws[i].lower))
+            })
+            .or_else(|| entities.iter().rposition(|e| e.pos < i && !e.in_setting))
+            .or_else(|| entities.iter().rposition(|e| e.pos < i))
+            .or_else(|| entities.iter().position(|e| !e.in_setting));
+        if let Some(k) = target {
+            let ok = w.state(&id).is_none_or(|st| {
+                entities[k]
+                    .kind
+                    .as_deref()
+                    .is_none_or(|kind| st.kinds.iter().any(|x| x == kind || x == "any"))
+            });
+            if ok && !entities[k].states.contains(&id) {
+                entities[k].states.push(id);
+            }
+        }
+    }
+
+    // Actions: the doer is the nearest entity before the verb, the one
+    // acted on the nearest after it (setting nouns included: "exploring a
+    // shipwreck").
+    let mut actions = Vec::new();
+    for (i, n, id) in matches(&t.actions, &ws, &quoted) {
+        let agent = entities.iter().rposition(|e| e.pos < i);
+        let patient = entities
+            .iter()
+            .position(|e| e.pos >= i + n && e.pos <= i + n + 4);
+        let verb = idea[ws[i].start..ws[i + n - 1].end].to_string();
+        actions.push(Action {
+            id,
+            verb,
+            agent,
+            patient,
+        });
+    }
+
+    // Relations between two named things.
+    let mut relations = Vec::new();
+    for (i, n, id) in matches(&t.relations, &ws, &quoted) {
+        let a_ix = entities.iter().rposition(|e| e.pos < i);
+        let b_ix = entities
+            .iter()
+            .position(|e| e.pos >= i + n && e.pos <= i + n + 4);
+        if let (Some(x), Some(y)) = (a_ix, b_ix) {
+            relations.push(Relation {
+                id,
+                words: idea[ws[i].start..ws[i + n - 1].end].to_string(),
+                a: x,
+                b: y,
+            });
+        }
+    }
+
+    // Era: an era word, a decade ("1960s") or a year ("in 1215").
+    let mut era = matches(&t.eras, &ws, &quoted)
+        .into_iter()
+        .next()
+        .map(|m| m.2);
+    let mut year = None;
+    for (i, x) in ws.iter().enumerate() {
+        if quoted[i] {
+            continue;
+        }
+        let digits = x.lower.trim_end_matches('s').trim_end_matches('\'');
+        if digits.len() == 4 && digits.chars().all(|c| c.is_ascii_digit()) {
+            let y: i32 = digits.parse().unwrap_or(0);
+            let decade = x.lower.ends_with('s');
+            let after_in = i > 0 && matches!(ws[i - 1].lower.as_str(), "in" | "year" | "of");
+            if (decade || after_in) && (1..=3000).contains(&y) {
+                year = Some(y);
+                if era.is_none() {
+                    era = w.era_of_year(y).map(|e| e.id.clone());
+                }
+            }
+        }
+    }
+    for e in entities.iter_mut() {
+        if let Some(m) = e
+            .attributes
+            .other
+            .iter()
+            .find(|m| w.eras.iter().any(|x| x.words.iter().any(|word| word == *m)))
+        {
+            e.attributes.era = Some(m.clone());
+        }
+    }
+
+    let artifact = matches(&t.artifacts, &ws, &quoted)
+        .into_iter()
+        .next()
+        .map(|m| m.2);
+    let concrete = entities.iter().any(|e| {
+        e.kind.as_deref().is_some_and(|k| k != "abstract")
+            && !matches!(e.category, Category::Abstract)
+    });
+    let abstraction = if concrete || artifact.is_some() {
+        None
+    } else {
+        matches(&t.abstracts, &ws, &quoted)
+            .into_iter()
+            .next()
+            .map(|m| m.2)
+    };
+    // A design artifact is designed, not set in a place.
+    if artifact.is_some() && setting.as_ref().is_some_and(|s| s.stated) {
+        let designed = artifact
+            .as_deref()
+            .and_then(|x| w.artifact(x))
+            .is_some_and(|x| x.framing != "device_screen" && x.medium != "photo");
+        if designed {
+            setting = None;
+        }
+    }
+    // No stated setting: the main subject's usual one.
+    let main = entities.iter().position(|e| !e.in_setting);
+    if setting.is_none() && artifact.is_none() && language == Language::English {
+        setting = main
+            .and_then(|m| entities[m].concept.as_deref())
+            .and_then(|c| w.merged(c).found_in.first())
+            .map(|id| Place {
+                id: id.clone(),
+                stated: false,
+            });
+    }
+
+    // Time: the idea's, else night when a named thing only shows at night
+    // (a crescent moon, stars).
+    let mut time = a.time.clone();
+    if time.is_none() {
+        let daylight = &lex.terms.daylight;
+        let night_only = entities.iter().any(|e| {
+            e.concept.as_deref().is_some_and(|c| {
+                w.merged(c)
+                    .never
+                    .iter()
+                    .any(|n| daylight.iter().any(|d| d == n))
+            })
+        });
+        if night_only {
+            time = Some("night".into());
+        }
+    }
+
+    Scene {
+        idea: idea.to_string(),
+        language,
+        entities,
+        actions,
+        relations,
+        setting,
+        time,
+        weather: a.weather.clone(),
+        season: a.season.clone(),
+        era,
+        year,
+        artifact,
+        abstraction,
+        medium: a.medium.clone(),
+        artist: a.artist.clone(),
+        mood: a.mood.clone(),
+        colors: a.colors.clone(),
+        monochrome: a.monochrome,
+        quoted: a.quoted.clone(),
+        negations: a.negations.clone(),
+    }
+}
+
+/// English, or the language whose function words the idea uses most.
+fn language_of(ws: &[Word], quoted: &[bool]) -> Language {
+    let langs = &knowledge().lexicon.languages;
+    let count = |list: &[String]| {
+        ws.iter()
+            .zip(quoted)
+            .filter(|(w, q)| !**q && list.contains(&w.lower))
+            .count()
+    };
+    let english = langs.get("en").map_or(0, |l| count(l));
+    let best = langs
+        .iter()
+        .filter(|(code, _)| code.as_str() != "en")
+        .map(|(code, list)| (count(list), code))
+        .max_by_key(|(n, _)| *n);
+    match best {
+        Some((n, code)) if n >= 2 && n > english => {
+            // the code as a &'static str from the static lexicon
+            Language::Other(
+                knowledge()
+                    .lexicon
+                    .languages
+                    .get_key_value(code)
+                    .map_or("xx", |(k, _)| k.as_str()),
+            )
+        }
+        _ => Language::English,
+    }
+}
