@@ -48,9 +48,10 @@ pub struct ImagineArgs {
     /// Seed of the first image (image i uses seed + i). Random if not given.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Image size, WxH.
-    #[arg(long, default_value = "1024x1024")]
-    pub size: String,
+    /// Image size, WxH. Default: the aspect the writer chose for the idea
+    /// (a headshot is tall, a landscape wide), at a size the painter takes.
+    #[arg(long)]
+    pub size: Option<String>,
     /// Where images go.
     #[arg(long, default_value = "mural-out")]
     pub out: PathBuf,
@@ -242,7 +243,6 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
     let target = args
         .target
         .unwrap_or_else(|| config::default_target(&profile).to_string());
-    let (width, height) = mural_paint::parse_size(&args.size).map_err(usage)?;
     let seed = args.seed.unwrap_or_else(random_seed);
     let target = parse_target(&target)?.name().to_string();
     let ideas = crate::template::ideas(&args.template, std::slice::from_ref(&args.idea))?;
@@ -250,6 +250,10 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
     // each expansion of a template is its own run; seeds do not overlap
     let mut code = ExitCode::SUCCESS;
     for (j, idea) in ideas.into_iter().enumerate() {
+        let (width, height) = match &args.size {
+            Some(size) => mural_paint::parse_size(size).map_err(usage)?,
+            None => writer_size(&idea.prompt, &target, args.style.as_deref(), &profile)?,
+        };
         let spec = ItemSpec {
             idea: idea.prompt,
             target: target.clone(),
@@ -271,6 +275,45 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
         )?;
     }
     Ok(code)
+}
+
+/// The size to paint at when none is given: the aspect the built-in
+/// writer chose for the idea, fitted to what the painter takes.
+fn writer_size(
+    idea: &str,
+    target: &str,
+    style: Option<&str>,
+    profile: &Profile,
+) -> Result<(u32, u32)> {
+    let painter = build_painter(profile)?;
+    let mut req = mural_prompt::WriteRequest::new(idea, parse_target(target)?);
+    req.style = style.map(str::to_string);
+    let aspect = BuiltinWriter
+        .write(&req)
+        .ok()
+        .and_then(|w| w.into_iter().next())
+        .and_then(|w| written_aspect(&w.params))
+        .unwrap_or((1, 1));
+    Ok(painter.limits().fit_aspect(aspect))
+}
+
+/// The aspect a written prompt's parameters ask for: size, width and
+/// height, Midjourney's --ar or Runway's ratio.
+fn written_aspect(p: &serde_json::Map<String, serde_json::Value>) -> Option<(u32, u32)> {
+    let pair = |s: &str, sep: char| {
+        let (a, b) = s.split_once(sep)?;
+        Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+    };
+    if let Some(s) = p.get("size").and_then(|v| v.as_str()) {
+        return pair(s, 'x');
+    }
+    if let (Some(w), Some(h)) = (p.get("width"), p.get("height")) {
+        return Some((w.as_u64()? as u32, h.as_u64()? as u32));
+    }
+    p.get("ar")
+        .or(p.get("ratio"))
+        .and_then(|v| v.as_str())
+        .and_then(|s| pair(s, ':'))
 }
 
 fn paint_one(

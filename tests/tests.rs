@@ -6,6 +6,7 @@ mod batch;
 mod cli;
 mod fakes;
 mod invariants;
+mod knowledge;
 mod paint;
 mod painters;
 mod serve;

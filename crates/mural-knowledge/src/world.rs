@@ -127,6 +127,11 @@ impl World {
         w
     }
 
+    /// Whether a frame lists `word` (lower case) among its `words`.
+    pub fn names(&self, word: &str) -> bool {
+        self.by_word.contains_key(word)
+    }
+
     /// The frame written for exactly this synset.
     pub fn frame(&self, synset: &str) -> Option<&ConceptFrame> {
         self.by_synset.get(synset).map(|&i| &self.concepts[i])
@@ -152,12 +157,12 @@ impl World {
         self.eras.iter().find(|a| a.id == id)
     }
 
-    /// The era whose years hold `year`, the narrowest first.
+    /// The era whose years hold `year`: the first in eras.toml's order,
+    /// which lists the main line of history before regional and styled eras.
     pub fn era_of_year(&self, year: i32) -> Option<&EraFrame> {
         self.eras
             .iter()
-            .filter(|e| e.years[0] <= year && year <= e.years[1])
-            .min_by_key(|e| (e.years[1] - e.years[0], e.id.as_str()))
+            .find(|e| e.years[0] <= year && year <= e.years[1])
     }
 
     pub fn abstract_concept(&self, id: &str) -> Option<&AbstractFrame> {
@@ -499,7 +504,8 @@ mod tests {
         let owl = w.merged("owl.n.01");
         assert_eq!(owl.kind, Some("animal"));
         assert_eq!(w.kind_of("sailboat.n.01"), Some("vehicle"));
-        assert_eq!(w.kind_of("firefighter.n.01"), Some("person"));
-        assert_eq!(w.resolve("pen", &["pig".into()]).is_some(), true);
+        let firefighter = w.resolve("firefighter", &[]).unwrap();
+        assert_eq!(w.kind_of(firefighter), Some("person"));
+        assert!(w.resolve("pen", &["pig".into()]).is_some());
     }
 }

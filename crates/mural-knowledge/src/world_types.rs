@@ -96,6 +96,10 @@ pub struct StateFrame {
     pub generic: ByKind,
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// Features that cannot be seen, or not as usual, in this state: the
+    /// writer drops look phrases naming them ("eyes" while sleeping).
+    #[serde(default)]
+    pub hides: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

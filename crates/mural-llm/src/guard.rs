@@ -12,6 +12,8 @@
 //! still not enough.
 
 use mural_prompt::check::{check, Forbidden, Violation};
+use mural_prompt::compose::Licence;
+use mural_prompt::scene_from;
 use mural_prompt::target::subject_tag;
 use mural_prompt::{Analysis, Target, Written};
 
@@ -23,7 +25,47 @@ pub const RULES: &[&str] = &[
     "camera_terms",
     "budget",
     "repeated_phrase",
+    "echo",
+    "too_short",
+    "misfit",
 ];
+
+/// The fewest words a prompt for `target` may have beyond the idea's own:
+/// a prompt that only restates the idea is too thin to use.
+fn min_extra_words(target: Target) -> usize {
+    match target {
+        Target::Sd | Target::Sdxl => 4,
+        Target::Midjourney | Target::Dalle2 | Target::Runway => 6,
+        _ => 10,
+    }
+}
+
+/// Whether the prompt repeats the instructions it was given ("Keep the same
+/// theme throughout", "the main subject"): any four-word run of the
+/// instructions that is not in the idea.
+fn echoes_instructions(a: &Analysis, target: Target, prompt: &str) -> Option<String> {
+    use mural_prompt::text::lower_words;
+    let rules = format!(
+        "{} {} keep the same theme throughout the main subject. write the prompt. \
+         here is the prompt. do not add text. return only the prompt. one prompt per line",
+        crate::instruct::system(a, target, false),
+        crate::instruct::format_rule(target)
+    );
+    let rw = lower_words(&rules);
+    let iw = lower_words(&a.idea);
+    let pw = lower_words(prompt);
+    let echoed = pw
+        .windows(4)
+        .find(|w| rw.windows(4).any(|r| r == *w) && !iw.windows(4).any(|i| i == *w));
+    if let Some(w) = echoed {
+        return Some(w.join(" "));
+    }
+    // a short instruction fragment on its own ("the main subject")
+    ["main subject", "same theme", "the prompt", "as an ai"]
+        .iter()
+        .find(|p| prompt.to_lowercase().contains(*p) && !a.idea.to_lowercase().contains(*p))
+        .map(|p| p.to_string())
+}
 
 /// Markup, template tokens and links: chat debris, never a picture's words.
 fn markup(text: &str) -> Option<&'static str> {
@@ -143,6 +185,43 @@ pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) ->
         .into_iter()
         .filter(|v| RULES.contains(&v.rule))
         .collect();
+    if let Some(e) = echoes_instructions(a, target, prompt) {
+        out.push(Violation {
+            rule: "echo",
+            detail: format!("the prompt repeats the instructions ({e:?}), not a description"),
+        });
+    }
+    let extra = mural_prompt::text::lower_words(prompt)
+        .len()
+        .saturating_sub(mural_prompt::text::lower_words(&a.idea).len());
+    let body_words = if target == Target::Midjourney {
+        mural_prompt::text::lower_words(crate::instruct::strip_params(prompt))
+            .len()
+            .saturating_sub(mural_prompt::text::lower_words(&a.idea).len())
+    } else {
+        extra
+    };
+    if body_words < min_extra_words(target) {
+        out.push(Violation {
+            rule: "too_short",
+            detail: format!(
+                "the prompt adds {body_words} words to the idea; {target} needs at least {} words of description",
+                min_extra_words(target)
+            ),
+        });
+    }
+    let licence = licence_for(a);
+    let units = if tags_target(target) {
+        split_tags(prompt)
+    } else {
+        split_sentences(crate::instruct::strip_params(prompt))
+    };
+    if let Some(u) = units.iter().find(|u| !licence.allows(u)) {
+        out.push(Violation {
+            rule: "misfit",
+            detail: format!("{u:?} says something that does not fit the idea"),
+        });
+    }
     if let Some(what) = markup(prompt).filter(|_| markup(&a.idea).is_none()) {
         out.push(Violation {
             rule: "debris",
@@ -165,9 +244,16 @@ fn sentence_case(idea: &str) -> String {
     s
 }
 
+/// What the knowledge rules out for this idea (the built-in writer's own
+/// licence: misfit details for the subject, its state, setting and era).
+fn licence_for(a: &Analysis) -> Licence {
+    Licence::for_scene(&scene_from(a), a)
+}
+
 /// Mends a prompt the model could not get right twice.
 pub fn repair(a: &Analysis, target: Target, prompt: &str, draft: &Written) -> String {
     let forbid = Forbidden::for_analysis(a);
+    let licence = licence_for(a);
     let tags = tags_target(target);
     let body = if target == Target::Midjourney {
         crate::instruct::strip_params(prompt)
@@ -184,6 +270,7 @@ pub fn repair(a: &Analysis, target: Target, prompt: &str, draft: &Written) -> St
     let mut seen = std::collections::HashSet::new();
     units.retain(|u| {
         forbid.allows(u)
+            && licence.allows(u)
             && (!a.non_photographic() || forbid.no_camera(u))
             && (idea_markup || markup(u).is_none())
             && seen.insert(u.to_lowercase())

@@ -91,6 +91,36 @@ impl Limits {
         }
     }
 
+    /// The size this painter takes that best matches an aspect ratio: the
+    /// nearest fixed size, or about a megapixel within the range.
+    pub fn fit_aspect(&self, aspect: (u32, u32)) -> (u32, u32) {
+        let ratio = aspect.0.max(1) as f64 / aspect.1.max(1) as f64;
+        match &self.sizes {
+            Sizes::Fixed { sizes } => sizes
+                .iter()
+                .copied()
+                .min_by(|a, b| {
+                    let d = |s: &(u32, u32)| ((s.0 as f64 / s.1 as f64).ln() - ratio.ln()).abs();
+                    d(a).total_cmp(&d(b))
+                })
+                .unwrap_or((1024, 1024)),
+            Sizes::Range { min, max, step } => {
+                let step = (*step).max(1);
+                let snap = |v: f64| {
+                    let v = ((v / step as f64).round() as u32).max(1) * step;
+                    v.clamp(*min, *max)
+                };
+                // the long side near 1024 (or the painter's maximum)
+                let long = 1024f64.min(*max as f64);
+                if ratio >= 1.0 {
+                    (snap(long), snap(long / ratio))
+                } else {
+                    (snap(long * ratio), snap(long))
+                }
+            }
+        }
+    }
+
     /// Checks a size; the error says what would be accepted.
     pub fn check_size(&self, width: u32, height: u32) -> Result<(), PaintError> {
         match &self.sizes {

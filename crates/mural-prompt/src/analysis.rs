@@ -318,7 +318,19 @@ pub fn analyze(idea: &str) -> Analysis {
             continue;
         }
         let n = match_at(&t.monochrome, &ws, i);
-        if n > 0 {
+        // "black-and-white plumage" names colors of a thing; "a black and
+        // white photo", "in black and white" ask for a monochrome picture
+        let describes_thing = ws.get(i + n).is_some_and(|next| {
+            let depiction = lex.depiction_nouns.contains(&next.lower)
+                || knowledge()
+                    .media
+                    .iter()
+                    .any(|m| m.words.contains(&next.lower))
+                || ["photo", "photograph", "film", "print", "drawing", "version"]
+                    .contains(&next.lower.as_str());
+            !depiction && matches!(category_of(&next.lower), Some((_, false)))
+        });
+        if n > 0 && !describes_thing {
             a.monochrome = true;
             role[i..i + n].iter_mut().for_each(|r| *r = Role::Consumed);
         }

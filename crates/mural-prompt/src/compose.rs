@@ -317,10 +317,20 @@ fn starts_with_article(s: &str) -> bool {
     s.starts_with("a ") || s.starts_with("an ")
 }
 
-/// How the main subject looks: licensed look phrases of its frame.
+/// How the main subject looks: licensed look phrases of its frame, less
+/// the features its states hide (open eyes on a sleeper) and the parts the
+/// moment already describes.
 fn look_phrases(e: &Entity, m: &Merged, lic: &Licence, mono: bool) -> Vec<String> {
+    let w = world();
+    let hidden: Vec<String> = e
+        .states
+        .iter()
+        .filter_map(|s| w.state(s))
+        .flat_map(|s| s.hides.iter().map(|h| stem(h)))
+        .collect();
     m.look
         .iter()
+        .filter(|p| !lower_words(p).iter().any(|x| hidden.contains(&stem(x))))
         .filter(|p| !(e.many() && starts_with_article(p)))
         .filter(|p| !((mono || !e.attributes.colors.is_empty()) && is_color_phrase(p)))
         .filter(|p| lic.allows(p))
@@ -720,7 +730,19 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     if english && !opts.vary {
         if let Some(e) = main.filter(|e| !e.in_setting) {
             if let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) {
-                let phrases = look_phrases(e, &m, &lic, scene.monochrome);
+                let said: Vec<String> = moment
+                    .iter()
+                    .flat_map(|x| lower_words(x))
+                    .map(|x| stem(&x))
+                    .collect();
+                let phrases: Vec<String> = look_phrases(e, &m, &lic, scene.monochrome)
+                    .into_iter()
+                    .filter(|p| {
+                        lower_words(p)
+                            .last()
+                            .is_none_or(|head| !said.contains(&stem(head)))
+                    })
+                    .collect();
                 if let Some((head, rest)) = phrases.split_first() {
                     let mut chosen = vec![head.clone()];
                     chosen.extend(p.take("look-phrases", rest, 2));
@@ -928,12 +950,16 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     if let Some(l) = look {
         let light = (!l.light.is_empty() && !(opts.vary && says_light(&scene.idea)))
             .then_some(l.light.as_str());
+        let palette = if starts_with_article(&l.palette) {
+            format!("with {}", l.palette)
+        } else {
+            format!("in {}", l.palette)
+        };
         let text = match light {
-            Some(light) => format!(
-                "The scene is lit by {light}, with {}, and the mood is {mood_text}.",
-                l.palette
-            ),
-            None => format!("It keeps to {}, and the mood is {mood_text}.", l.palette),
+            Some(light) => {
+                format!("The scene is lit by {light}, {palette}, and the mood is {mood_text}.")
+            }
+            None => format!("It is rendered {palette}, and the mood is {mood_text}."),
         };
         prose.push(say(Part::Light, text.clone()));
         short.push(say(Part::Light, text));

@@ -278,18 +278,33 @@ pub fn scene_from(a: &Analysis) -> Scene {
 
     // Entities: the analyzer's subjects, found in order in the word list.
     let mut entities: Vec<Entity> = Vec::new();
+    // words a compound noun took from the weather or time ("snow" globe)
+    let mut absorbed: Vec<String> = Vec::new();
     let mut from = 0;
     for s in &a.subjects {
         let pos = (from..ws.len())
             .find(|&i| ws[i].text == s.noun && !quoted[i])
             .unwrap_or(from.min(ws.len().saturating_sub(1)));
         from = pos + 1;
-        // a compound WordNet knows ("ice floe", "hot dog") names one concept
+        // a compound WordNet or a frame knows ("ice floe", "hot dog", "snow
+        // globe") names one concept, even when its first word also names
+        // weather or a time ("snow")
+        let known = |c: &String| mural_knowledge::wordnet::senses(c).next().is_some() || w.names(c);
+        let before = pos
+            .checked_sub(1)
+            .filter(|&b| !quoted[b] && idea[ws[b].end..ws[pos].start].trim().is_empty())
+            .map(|b| ws[b].lower.clone());
         let compound = s
             .attributes
             .last()
+            .or(before.as_ref())
             .map(|m| format!("{m} {}", s.lemma))
-            .filter(|c| mural_knowledge::wordnet::senses(c).next().is_some());
+            .filter(known);
+        if let (Some(c), Some(b)) = (&compound, &before) {
+            if c.starts_with(b.as_str()) && s.attributes.last() != Some(b) {
+                absorbed.push(b.clone());
+            }
+        }
         let lemma = compound.clone().unwrap_or_else(|| s.lemma.clone());
         let concept = w
             .resolve(&lemma, &context)
@@ -481,7 +496,14 @@ pub fn scene_from(a: &Analysis) -> Scene {
 
     // Time: the idea's, else night when a named thing only shows at night
     // (a crescent moon, stars).
-    let mut time = a.time.clone();
+    let mut time = a.time.clone().filter(|t| {
+        !absorbed.iter().any(|b| {
+            knowledge()
+                .times
+                .iter()
+                .any(|x| &x.id == t && x.words.contains(b))
+        })
+    });
     if time.is_none() {
         let daylight = &lex.terms.daylight;
         let night_only = entities.iter().any(|e| {
@@ -505,7 +527,14 @@ pub fn scene_from(a: &Analysis) -> Scene {
         relations,
         setting,
         time,
-        weather: a.weather.clone(),
+        weather: a.weather.clone().filter(|wx| {
+            !absorbed.iter().any(|b| {
+                knowledge()
+                    .weathers
+                    .iter()
+                    .any(|x| &x.id == wx && x.words.contains(b))
+            })
+        }),
         season: a.season.clone(),
         era,
         year,
