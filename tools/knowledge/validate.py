@@ -38,7 +38,7 @@ def ids_in(where, v, allowed, field):
 
 def check_concept(f, c):
     w = f"{f} concept {c.get('id')}"
-    allowed = {"id", "words", "cues", "scale", "look", "states", "found_in", "props", "never"}
+    allowed = {"id", "words", "cues", "scale", "look", "states", "found_in", "props", "never", "mood"}
     for k in c:
         if k not in allowed:
             bad(w, f"unknown key {k}")
@@ -59,6 +59,8 @@ def check_concept(f, c):
     ids_in(w, strs(w, c.get("found_in", []), 0, 6, "found_in"), set(vocab["settings"]), "found_in")
     strs(w, c.get("props", []), 0, 6, "props")
     strs(w, c.get("never", []), 0, 16, "never")
+    if "mood" in c and c["mood"] not in vocab["moods"]:
+        bad(w, f"mood {c['mood']!r} is not a vocab mood")
     if not (c.get("look") or st or c.get("found_in") or c.get("props") or c.get("never")):
         bad(w, "empty frame")
 
@@ -154,6 +156,8 @@ SPECS = {
     "framing": {"id": (True, ONE("framings")), "words": (False, S()), "aspect": (True, STR),
                 "text": (True, S(1, 6)), "positions": (False, S()), "lenses": (False, S()),
                 "tags": (True, S(1, 6)), "horizon": (True, lambda w, v, k: None)},
+    "artist": {"id": (True, STR), "words": (True, S(1, 8)), "medium": (True, MEDIUM), "lead": (True, STR),
+               "technique": (True, STR), "palette": (True, STR), "tags": (True, S(1, 6))},
     "look": {"id": (True, STR), "family": (True, STR), "medium": (True, MEDIUM), "lead": (True, STR),
              "light": (True, STR), "palette": (True, STR), "technique": (True, STR),
              "mood": (True, ONE("moods")), "tags": (True, S(1, 8)), "negative": (False, S(0, 10)),

@@ -5,8 +5,8 @@ Input: /usr/share/wordnet (Debian's `wordnet-base`). Output, in
 crates/mural-knowledge/data/wordnet/:
 
   senses.tsv     sorted `lemma<TAB>synset,synset,...`: a noun's senses in
-                 WordNet's order (most frequent first), at most 6, for the
-                 single-word and two-word lemmas nouns.tsv lists.
+                 WordNet's order (most frequent first), all of them, for
+                 lemmas of up to four words ("statue of liberty").
   hypernyms.tsv  sorted `synset<TAB>parent`: each noun synset's first
                  hypernym (or instance hypernym), for every synset on a
                  chain from a sense in senses.tsv. entity.n.01 has none.
@@ -31,10 +31,10 @@ def main():
     names = wn.synset_names(index, data)
     senses = {}
     for lemma, offs in index.items():
-        if any(ch.isdigit() for ch in lemma) or lemma.count("_") > 1:
+        if any(ch.isdigit() for ch in lemma) or lemma.count("_") > 3:
             continue
         key = lemma.replace("_", " ").lower()
-        senses.setdefault(key, [names[o] for o in offs[:6]])
+        senses.setdefault(key, [names[o] for o in offs])
     parent = {}
     offset_of = {v: k for k, v in names.items()}
     todo = [offset_of[s] for ss in senses.values() for s in ss]

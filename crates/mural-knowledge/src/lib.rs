@@ -16,7 +16,7 @@ pub mod wordnet;
 pub mod world;
 mod world_types;
 
-pub use nouns::{category_of, is_known_word, singular, Category};
+pub use nouns::{category_of, is_known_word, singular, wordnet_plural, Category};
 pub use types::*;
 pub use world::{world, Merged, World};
 

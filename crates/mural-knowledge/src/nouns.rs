@@ -165,6 +165,15 @@ pub fn category_of(word: &str) -> Option<(Category, bool)> {
     wordnet_entry(&single)
 }
 
+/// The irregular plural of a noun WordNet lists ("knife" -> "knives",
+/// "tooth" -> "teeth"); `None` for regular nouns.
+pub fn wordnet_plural(singular: &str) -> Option<String> {
+    PLURALS.lines().find_map(|l| {
+        let (p, s) = l.split_once('\t')?;
+        (s == singular).then(|| p.to_string())
+    })
+}
+
 /// The singular of a plural noun, if `word` is a known plural: irregular
 /// plurals from WordNet ("mice", "geese", "cacti"), then the regular rules,
 /// each checked against the noun table. `None` if `word` is not a plural.

@@ -15,6 +15,7 @@ pub struct Lexicon {
     pub materials: Vec<String>,
     pub sizes: Vec<String>,
     pub ages: Vec<String>,
+    pub layout_nouns: Vec<String>,
     /// Language code -> its function words ("en" included).
     pub languages: BTreeMap<String, Vec<String>>,
 }

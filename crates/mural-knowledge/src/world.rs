@@ -27,6 +27,7 @@ pub struct World {
     pub artifacts: Vec<ArtifactFrame>,
     pub looks: Vec<LookFrame>,
     pub framings: Vec<FramingFrame>,
+    pub artists: Vec<ArtistFrame>,
     /// (file, table kind, id) of every entry, for the schema tests.
     pub sources: Vec<(String, &'static str, String)>,
     by_synset: HashMap<String, usize>,
@@ -59,6 +60,7 @@ pub struct Merged<'a> {
     pub distance: usize,
     pub kind: Option<&'a str>,
     pub scale: Option<&'a str>,
+    pub mood: Option<&'a str>,
     pub look: &'a [String],
     pub found_in: &'a [String],
     pub props: &'a [String],
@@ -82,6 +84,7 @@ impl World {
             artifacts: Vec::new(),
             looks: Vec::new(),
             framings: Vec::new(),
+            artists: Vec::new(),
             sources: Vec::new(),
             by_synset: HashMap::new(),
             by_word: HashMap::new(),
@@ -101,6 +104,7 @@ impl World {
             f.artifact.iter().for_each(|x| note("artifact", &x.id));
             f.look.iter().for_each(|x| note("look", &x.id));
             f.framing.iter().for_each(|x| note("framing", &x.id));
+            f.artist.iter().for_each(|x| note("artist", &x.id));
             w.concepts.extend(f.concept);
             w.settings.extend(f.setting);
             w.states.extend(f.state);
@@ -111,6 +115,7 @@ impl World {
             w.artifacts.extend(f.artifact);
             w.looks.extend(f.look);
             w.framings.extend(f.framing);
+            w.artists.extend(f.artist);
         }
         for (i, c) in w.concepts.iter().enumerate() {
             w.by_synset.entry(c.id.clone()).or_insert(i);
@@ -171,6 +176,16 @@ impl World {
 
     pub fn artifact(&self, id: &str) -> Option<&ArtifactFrame> {
         self.artifacts.iter().find(|a| a.id == id)
+    }
+
+    /// The artist an "in the style of X" names, by any of their names.
+    pub fn artist(&self, name: &str) -> Option<&ArtistFrame> {
+        let name = name.to_lowercase();
+        self.artists.iter().find(|a| {
+            a.words
+                .iter()
+                .any(|w| name == *w || name.ends_with(&format!(" {w}")))
+        })
     }
 
     pub fn framing(&self, id: &str) -> Option<&FramingFrame> {
@@ -244,6 +259,9 @@ impl World {
             }
             if m.scale.is_none() {
                 m.scale = f.scale.as_deref();
+            }
+            if m.mood.is_none() {
+                m.mood = f.mood.as_deref();
             }
             if m.found_in.is_empty() {
                 m.found_in = &f.found_in;
@@ -324,6 +342,9 @@ mod tests {
             }
             for s in &c.found_in {
                 check(settings.contains(s.as_str()), format!("{at}: setting {s}"));
+            }
+            if let Some(m) = &c.mood {
+                check(moods.contains(m.as_str()), format!("{at}: mood {m}"));
             }
             if let Some(s) = &c.scale {
                 check(
@@ -488,6 +509,12 @@ mod tests {
         }
         for f in &v.framings {
             check(w.framing(f).is_some(), format!("framing {f} has no frame"));
+        }
+        for a in &w.artists {
+            check(
+                k.medium(&a.medium).is_some(),
+                format!("artist {}: medium {}", a.id, a.medium),
+            );
         }
         assert!(
             bad.is_empty(),

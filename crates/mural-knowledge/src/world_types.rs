@@ -33,6 +33,10 @@ pub struct ConceptFrame {
     pub props: Vec<String>,
     #[serde(default)]
     pub never: Vec<String>,
+    /// The mood the thing brings to a scene, when it has one of its own
+    /// (balloons are festive, a gravestone somber).
+    #[serde(default)]
+    pub mood: Option<String>,
 }
 
 /// A phrase and the conditions it is true under.
@@ -255,6 +259,24 @@ pub struct FramingFrame {
     pub horizon: f32,
 }
 
+/// A named artist's way of working, for "in the style of X".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtistFrame {
+    pub id: String,
+    /// How ideas name the artist ("van gogh", "vincent van gogh").
+    pub words: Vec<String>,
+    /// A media.toml id.
+    pub medium: String,
+    /// NOUN PHRASE naming the picture ("an oil painting").
+    pub lead: String,
+    /// NOUN PHRASE: the artist's hand ("thick, swirling impasto strokes").
+    pub technique: String,
+    /// NOUN PHRASE: the artist's colors.
+    pub palette: String,
+    pub tags: Vec<String>,
+}
+
 /// One data file's tables (any subset).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -279,6 +301,8 @@ pub struct WorldFile {
     pub look: Vec<LookFrame>,
     #[serde(default)]
     pub framing: Vec<FramingFrame>,
+    #[serde(default)]
+    pub artist: Vec<ArtistFrame>,
 }
 
 /// Everything, as build.rs stores it: the vocabulary, then each file's

@@ -185,6 +185,15 @@ impl Licence {
                 if !s.weather {
                     raw.extend(["overcast", "drizzle", "breeze", "rainfall", "snowfall"]);
                 }
+                if !s.indoor {
+                    raw.extend([
+                        "studio",
+                        "softbox",
+                        "seamless backdrop",
+                        "window light",
+                        "lamplight",
+                    ]);
+                }
             }
         }
         for act in &scene.actions {
@@ -317,6 +326,55 @@ fn starts_with_article(s: &str) -> bool {
     s.starts_with("a ") || s.starts_with("an ")
 }
 
+/// A feature phrase made to fit several of a thing: "a curling ribbon
+/// string" -> "curling ribbon strings". Phrases that are not a plain noun
+/// phrase ("a body tapering to a knot") are left out rather than mangled.
+fn plural_phrase(p: &str) -> Option<String> {
+    let rest = p.strip_prefix("a ").or_else(|| p.strip_prefix("an "));
+    let Some(rest) = rest else {
+        return Some(p.to_string());
+    };
+    let plain = !rest.contains(',')
+        && rest.split(' ').all(|w| {
+            !matches!(
+                w,
+                "of" | "with"
+                    | "to"
+                    | "on"
+                    | "in"
+                    | "at"
+                    | "and"
+                    | "or"
+                    | "from"
+                    | "over"
+                    | "under"
+                    | "that"
+            ) && !w.ends_with("ing")
+        });
+    if !plain {
+        return None;
+    }
+    let (head, last) = rest.rsplit_once(' ').unwrap_or(("", rest));
+    let plural = if let Some(p) = mural_knowledge::wordnet_plural(last) {
+        p
+    } else if last.ends_with(['s', 'x']) || last.ends_with("ch") || last.ends_with("sh") {
+        format!("{last}es")
+    } else if last.ends_with('y')
+        && !last.ends_with("ay")
+        && !last.ends_with("ey")
+        && !last.ends_with("oy")
+    {
+        format!("{}ies", &last[..last.len() - 1])
+    } else {
+        format!("{last}s")
+    };
+    Some(if head.is_empty() {
+        plural
+    } else {
+        format!("{head} {plural}")
+    })
+}
+
 /// How the main subject looks: licensed look phrases of its frame, less
 /// the features its states hide (open eyes on a sleeper) and the parts the
 /// moment already describes.
@@ -331,10 +389,16 @@ fn look_phrases(e: &Entity, m: &Merged, lic: &Licence, mono: bool) -> Vec<String
     m.look
         .iter()
         .filter(|p| !lower_words(p).iter().any(|x| hidden.contains(&stem(x))))
-        .filter(|p| !(e.many() && starts_with_article(p)))
+        .filter_map(|p| {
+            if e.many() {
+                plural_phrase(p)
+            } else {
+                Some(p.clone())
+            }
+        })
         .filter(|p| !((mono || !e.attributes.colors.is_empty()) && is_color_phrase(p)))
         .filter(|p| lic.allows(p))
-        .map(|p| agree(p, e.many()))
+        .map(|p| agree(&p, e.many()))
         .collect()
 }
 
@@ -450,10 +514,13 @@ fn choose_framing(scene: &Scene, a: &Analysis) -> &'static FramingFrame {
 }
 
 /// The mood the scene implies, strongest reason first.
-fn scene_mood(scene: &Scene) -> Option<String> {
+fn scene_mood(scene: &Scene, place_mood: bool) -> Option<String> {
     let w = world();
     if let Some(m) = &scene.mood {
         return Some(m.clone());
+    }
+    if matches!(scene.weather.as_deref(), Some("storm")) {
+        return Some("dramatic".into());
     }
     for act in &scene.actions {
         if let Some(f) = w.action(&act.id) {
@@ -467,8 +534,10 @@ fn scene_mood(scene: &Scene) -> Option<String> {
             }
         }
     }
-    if matches!(scene.weather.as_deref(), Some("storm")) {
-        return Some("dramatic".into());
+    for e in &scene.entities {
+        if let Some(m) = e.concept.as_deref().and_then(|c| w.merged(c).mood) {
+            return Some(m.to_string());
+        }
     }
     if let Some(x) = scene
         .abstraction
@@ -477,7 +546,13 @@ fn scene_mood(scene: &Scene) -> Option<String> {
     {
         return Some(x.mood.clone());
     }
-    None
+    // the place's own mood, where the picture shows the place
+    scene
+        .setting
+        .as_ref()
+        .filter(|_| place_mood)
+        .and_then(|p| w.setting(&p.id))
+        .and_then(|s| s.moods.first().cloned())
 }
 
 /// Whether a look fits the scene.
@@ -580,15 +655,24 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let artifact = scene.artifact.as_deref().and_then(|x| w.artifact(x));
     let setting = scene.setting.as_ref().and_then(|s| w.setting(&s.id));
     let framing = choose_framing(scene, a);
-    let implied_mood = scene_mood(scene);
+    let close = matches!(
+        framing.id.as_str(),
+        "headshot" | "portrait" | "close_up" | "macro"
+    );
+    // a close view of a subject whose place the idea does not name shows no place
+    let shows_place = !(close && scene.setting.as_ref().is_some_and(|p| !p.stated));
+    let implied_mood = scene_mood(scene, shows_place);
 
     // The look: the idea's medium, else the style's, else the artifact's,
     // else any that fits; looks are filtered by the scene before the pick.
+    let artist = scene.artist.as_deref().and_then(|x| w.artist(x));
     let wanted_medium: Option<&str> = scene
         .medium
         .as_deref()
         .or(style.map(|s| s.medium.as_str()))
-        .or(scene.artist.as_ref().map(|_| "painting"))
+        .or(artist.map(|a| a.medium.as_str()))
+        // an artist we have no frame for: most often oil on canvas
+        .or(scene.artist.as_ref().map(|_| "oil"))
         .or(artifact.map(|x| x.medium.as_str()));
     let fits = |l: &&LookFrame, medium: Option<&str>| {
         look_fits(
@@ -608,6 +692,18 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let design = artifact.is_some_and(|x| x.medium != "photo");
     if design {
         eligible.retain(|l| l.family == "design" || wanted_medium.is_some());
+    }
+    // a photographed artifact (a product shot) takes the looks made for its kind of subject
+    if artifact.is_some() && !design {
+        let kind = scene.main().and_then(|e| e.kind.as_deref());
+        let suited: Vec<&LookFrame> = eligible
+            .iter()
+            .copied()
+            .filter(|l| kind.is_some_and(|k| l.kinds.iter().any(|x| x == k)))
+            .collect();
+        if !suited.is_empty() {
+            eligible = suited;
+        }
     }
     let look: Option<&LookFrame> = if opts.vary && eligible.is_empty() {
         None
@@ -705,7 +801,13 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         .as_deref()
         .and_then(|x| w.abstract_concept(x))
     {
-        let ms: Vec<&String> = x.metaphors.iter().filter(|m| lic.allows(m)).collect();
+        // the first metaphors are the most recognizable; variations rotate among them
+        let ms: Vec<&String> = x
+            .metaphors
+            .iter()
+            .filter(|m| lic.allows(m))
+            .take(3)
+            .collect();
         if let Some(m) = p.pick("metaphor", &ms) {
             moment.push(format!("shown as {m}"));
             tag_moment.push(m.clone());
@@ -728,7 +830,9 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
 
     // 2. How the main subject looks; other named things, briefly.
     if english && !opts.vary {
-        if let Some(e) = main.filter(|e| !e.in_setting) {
+        let face_only =
+            framing.id == "headshot" && main.is_some_and(|e| e.kind.as_deref() == Some("person"));
+        if let Some(e) = main.filter(|e| !e.in_setting && !face_only) {
             if let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) {
                 let said: Vec<String> = moment
                     .iter()
@@ -743,9 +847,11 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                             .is_none_or(|head| !said.contains(&stem(head)))
                     })
                     .collect();
-                if let Some((head, rest)) = phrases.split_first() {
-                    let mut chosen = vec![head.clone()];
-                    chosen.extend(p.take("look-phrases", rest, 2));
+                if !phrases.is_empty() {
+                    // the two most telling features, then others by seed
+                    let fixed = phrases.len().min(2);
+                    let mut chosen: Vec<String> = phrases[..fixed].to_vec();
+                    chosen.extend(p.take("look-phrases", &phrases[fixed..], 2));
                     let verb = if e.many() { "have" } else { "has" };
                     let who = capitalize(&the(e));
                     prose.push(say(
@@ -761,14 +867,40 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             }
         }
         tags.extend(tag_moment);
+        // a close view of a person develops the face
+        let close = matches!(framing.id.as_str(), "headshot" | "portrait" | "close_up");
+        if close && main.is_some_and(|e| e.kind.as_deref() == Some("person")) {
+            if let Some(face) = w.frame("face.n.01") {
+                let ph: Vec<String> = face
+                    .look
+                    .iter()
+                    .filter(|x| lic.allows(x))
+                    .cloned()
+                    .collect();
+                let picked = p.take("face", &ph, 2);
+                if !picked.is_empty() {
+                    prose.push(say(
+                        Part::Look,
+                        format!("The face shows {}.", join_list(&picked)),
+                    ));
+                    tags.extend(picked);
+                }
+            }
+        }
         for (i, e) in scene.entities.iter().enumerate() {
-            if Some(i) == main_ix || e.in_setting || prose.len() > 6 {
+            if Some(i) == main_ix || prose.len() > 7 {
                 continue;
             }
             let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) else {
                 continue;
             };
-            if m.distance > 3 || m.kind == Some("abstract") {
+            // the place itself is described by its setting, unless it has a
+            // frame of its own (a shipwreck's hull, an ice floe's edges)
+            let limit = if e.in_setting { 0 } else { 3 };
+            if m.distance > limit || m.kind == Some("abstract") {
+                continue;
+            }
+            if artifact.is_some() && e.kind.as_deref() == Some("building") {
                 continue;
             }
             let ph = look_phrases(e, &m, &lic, scene.monochrome);
@@ -793,7 +925,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             let text = f.prose.replace("{a}", &the(x)).replace("{b}", &the(y));
             prose.push(say(
                 Part::Relation,
-                format!("The picture shows {text}, exactly as placed."),
+                format!("The composition shows {text}."),
             ));
             tags.insert(
                 0,
@@ -843,6 +975,36 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     if let Some(x) = artifact.filter(|_| !opts.vary) {
         let layout: Vec<&String> = x.layout.iter().filter(|t| lic.allows(t)).collect();
         let traits: Vec<String> = x.traits.iter().filter(|t| lic.allows(t)).cloned().collect();
+        // a mark for a business borrows one thing from its trade ("an owl
+        // for a bookstore" holds an open book)
+        if let Some(client) = scene
+            .entities
+            .iter()
+            .skip_while(|e| Some(*e) != main)
+            .skip(1)
+            .find(|e| e.concept.is_some())
+            .filter(|_| x.framing == "centered_mark")
+        {
+            let m = w.merged(client.concept.as_deref().unwrap_or_default());
+            let motifs: Vec<String> = m
+                .look
+                .iter()
+                .chain(m.props)
+                .filter(|x| lic.allows(x))
+                .cloned()
+                .collect();
+            if let (Some(x), Some(e)) = (p.pick("motif", &motifs.iter().collect::<Vec<_>>()), main)
+            {
+                prose.push(say(
+                    Part::Look,
+                    format!(
+                        "The mark pairs {} with a simple motif of the {}: {x}.",
+                        the(e),
+                        client.lemma
+                    ),
+                ));
+            }
+        }
         if let Some(l) = p.pick("layout", &layout) {
             let tr = p.take("traits", &traits, 2);
             let text = if tr.is_empty() {
@@ -854,19 +1016,35 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             short.push(say(Part::Setting, text));
         }
         tags.extend(x.tags.iter().filter(|t| lic.allows(t)).cloned());
-    } else if let Some(s) = setting.filter(|_| english && !opts.vary) {
-        let details: Vec<String> = w
-            .setting_chain(&s.id)
-            .into_iter()
-            .take(2)
-            .flat_map(|s| s.details.iter())
-            .filter(|d| holds(d, time.as_deref(), night, scene))
-            .filter(|d| lic.allows(&d.text))
-            .map(|d| d.text.clone())
-            .collect();
-        let picked = p.take("setting", &details, 2);
+    } else if let Some(s) = setting.filter(|_| english && !opts.vary && shows_place) {
+        let fitting = |s: &SettingFrame| -> Vec<String> {
+            s.details
+                .iter()
+                .filter(|d| holds(d, time.as_deref(), night, scene))
+                .filter(|d| lic.allows(&d.text))
+                .map(|d| d.text.clone())
+                .collect()
+        };
+        // the place's own details, the most telling first; its parent's
+        // only when it has few
+        let mut details = fitting(s);
+        if details.len() < 3 {
+            if let Some(parent) = w.setting_chain(&s.id).get(1) {
+                details.extend(fitting(parent));
+            }
+        }
+        // where the place is the subject ("an airport terminal"), say more of it
+        let place_is_subject = main.is_none_or(|e| e.in_setting);
+        let want = if place_is_subject { 3 } else { 2 };
+        let mut picked: Vec<String> = details.iter().take(1).cloned().collect();
+        if details.len() > 1 {
+            picked.extend(p.take("setting", &details[1..], want - 1));
+        }
         if !picked.is_empty() {
-            let text = format!("{}.", capitalize(&picked.join(", and ")));
+            let text = match picked.as_slice() {
+                [a, b, c] => format!("{}, {b}, and {c}.", capitalize(a)),
+                _ => format!("{}.", capitalize(&picked.join(", and "))),
+            };
             short.push(say(Part::Setting, format!("{}.", capitalize(&picked[0]))));
             prose.push(say(Part::Setting, text));
         }
@@ -946,14 +1124,38 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         }
     }
 
+    // The sky at this time, where the place shows it.
+    let sky = setting.map_or(artifact.is_none() && scene.abstraction.is_none(), |s| s.sky);
+    if let Some(t) = time
+        .as_deref()
+        .and_then(|t| k.time(t))
+        .filter(|_| english && sky && !opts.vary)
+    {
+        let mut d: Vec<&String> = t.horizon_details.iter().filter(|x| lic.allows(x)).collect();
+        let extra: Vec<&String> = t.details.iter().filter(|x| lic.allows(x)).collect();
+        if d.is_empty() {
+            d = extra.clone();
+        }
+        if let Some(first) = p.pick("sky", &d) {
+            let second = p.pick("sky-detail", &extra).filter(|x| *x != first);
+            let text = match second {
+                Some(x) => format!("The scene has {first}, with {x}."),
+                None => format!("The scene has {first}."),
+            };
+            prose.push(say(Part::Setting, text.clone()));
+            short.push(say(Part::Setting, text));
+        }
+    }
+
     // 7. Light and mood.
     if let Some(l) = look {
         let light = (!l.light.is_empty() && !(opts.vary && says_light(&scene.idea)))
             .then_some(l.light.as_str());
-        let palette = if starts_with_article(&l.palette) {
-            format!("with {}", l.palette)
+        let hue = artist.map_or(l.palette.as_str(), |a| a.palette.as_str());
+        let palette = if starts_with_article(hue) {
+            format!("with {hue}")
         } else {
-            format!("in {}", l.palette)
+            format!("in {hue}")
         };
         let text = match light {
             Some(light) => {
@@ -994,6 +1196,10 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         } else {
             l.lead.clone()
         };
+        let (lead, technique) = match artist {
+            Some(a) => (a.lead.clone(), a.technique.clone()),
+            None => (lead, technique),
+        };
         let text = format!("The picture is {lead}, with {technique}.");
         prose.push(say(Part::Medium, text.clone()));
         short.push(say(Part::Medium, format!("{}.", capitalize(&lead))));
@@ -1011,7 +1217,10 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         }
     }
 
-    // Tags: the look, framing and style after the subject's own.
+    // Tags: the artist, the look, framing and style after the subject's own.
+    if let Some(a) = artist {
+        tags.extend(a.tags.iter().cloned());
+    }
     if let Some(l) = look {
         tags.extend(l.tags.iter().filter(|t| lic.allows(t)).cloned());
     }
@@ -1070,6 +1279,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     });
     let negative = lic.forbid.clean_negative(negative, a);
 
+    let prose = drop_repeats(&scene.idea, prose);
     let prose = prune_conflicts(&scene.idea, prose);
     let short = prune_conflicts(&scene.idea, short);
     let aspect_text = artifact
@@ -1102,6 +1312,42 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         mood: mood_id,
         quoted: scene.quoted.clone(),
     }
+}
+
+/// Drops a description that says again what an earlier one said ("the
+/// street has buildings on both sides" after "buildings rise on both sides
+/// of the street"): two shared content words, the idea's own aside.
+fn drop_repeats(idea: &str, prose: Vec<Sentence>) -> Vec<Sentence> {
+    let k = knowledge();
+    let idea_stems: Vec<String> = lower_words(idea).iter().map(|w| stem(w)).collect();
+    let content = |t: &str| -> Vec<String> {
+        let mut v: Vec<String> = lower_words(t)
+            .iter()
+            .filter(|w| w.len() > 3 && !k.lexicon.stopwords.contains(w))
+            .map(|w| stem(w))
+            .filter(|w| {
+                !idea_stems.contains(w) && !matches!(w.as_str(), "scene" | "light" | "frame")
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut kept: Vec<Sentence> = Vec::new();
+    let mut said: Vec<Vec<String>> = Vec::new();
+    for s in prose {
+        let c = content(&s.text);
+        let droppable = matches!(s.part, Part::Others | Part::Setting | Part::Look);
+        let repeats = said
+            .iter()
+            .any(|prev| c.iter().filter(|w| prev.contains(w)).count() >= 2);
+        if droppable && repeats {
+            continue;
+        }
+        said.push(c);
+        kept.push(s);
+    }
+    kept
 }
 
 /// Drops the sentences that make the prompt contradict itself where the

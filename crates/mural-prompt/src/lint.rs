@@ -218,7 +218,10 @@ fn contradictions(text: &str, out: &mut Vec<Warning>) {
 /// states, era and kind of artifact rule out, and lens talk for a medium
 /// made by hand.
 fn knowledge_conflicts(text: &str, out: &mut Vec<Warning>) {
-    let a = analyze(text);
+    // The scene is what the first sentence says (the subject, its setting
+    // and state); the rest of the prompt is held to it.
+    let first = first_sentence(text);
+    let a = analyze(first);
     let scene = crate::scene::scene_from(&a);
     let words = lower_words(text);
     let stems: Vec<String> = words.iter().map(|x| stem(x)).collect();
@@ -285,6 +288,22 @@ fn knowledge_conflicts(text: &str, out: &mut Vec<Warning>) {
     for (term, why) in found {
         out.push(w("contradiction", format!("{term:?} does not fit {why}")));
     }
+}
+
+/// The text up to the end of its first sentence (quotes kept whole).
+fn first_sentence(text: &str) -> &str {
+    let mut in_quote = false;
+    let b = text.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'"' => in_quote = !in_quote,
+            b'.' | b'!' | b'?' if !in_quote && b.get(i + 1).is_none_or(|n| *n == b' ') => {
+                return &text[..i];
+            }
+            _ => {}
+        }
+    }
+    text
 }
 
 /// The contradictions in a text, without budgets or syntax.

@@ -343,6 +343,33 @@ pub fn scene_from(a: &Analysis) -> Scene {
         });
     }
 
+    // "candle-lit", "lamp-lit": the light's source is in the scene, lit.
+    for (i, x) in ws.iter().enumerate() {
+        let Some(source) = x.lower.strip_suffix("-lit") else {
+            continue;
+        };
+        if quoted[i] || entities.iter().any(|e| e.lemma == source) {
+            continue;
+        }
+        if let Some(concept) = w.resolve(source, &context).filter(|c| w.frame(c).is_some()) {
+            let merged = w.merged(concept);
+            entities.push(Entity {
+                noun: format!("{source}s"),
+                lemma: source.to_string(),
+                concept: Some(concept.to_string()),
+                frame: merged.frame.map(str::to_string),
+                kind: merged.kind.map(str::to_string),
+                category: mural_knowledge::category_of(source).map_or(Category::Object, |c| c.0),
+                count: None,
+                plural: true,
+                attributes: Attributes::default(),
+                states: vec!["lit".into()],
+                in_setting: false,
+                pos: i,
+            });
+        }
+    }
+
     // The setting the idea states: the longest phrase naming one.
     let stated = matches(&t.settings, &ws, &quoted).into_iter().next();
     let mut setting = stated.as_ref().map(|(_, _, id)| Place {
@@ -390,13 +417,17 @@ pub fn scene_from(a: &Analysis) -> Scene {
     // Actions: the doer is the nearest entity before the verb, the one
     // acted on the nearest after it (setting nouns included: "exploring a
     // shipwreck").
-    let mut actions = Vec::new();
+    let mut actions: Vec<Action> = Vec::new();
     for (i, n, id) in matches(&t.actions, &ws, &quoted) {
         let agent = entities.iter().rposition(|e| e.pos < i);
         let patient = entities
             .iter()
             .position(|e| e.pos >= i + n && e.pos <= i + n + 4);
         let verb = idea[ws[i].start..ws[i + n - 1].end].to_string();
+        // "a fishing village": a verb with no doer is a modifier
+        if agent.is_none() {
+            continue;
+        }
         actions.push(Action {
             id,
             verb,
@@ -406,7 +437,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
     }
 
     // Relations between two named things.
-    let mut relations = Vec::new();
+    let mut relations: Vec<Relation> = Vec::new();
     for (i, n, id) in matches(&t.relations, &ws, &quoted) {
         let a_ix = entities.iter().rposition(|e| e.pos < i);
         let b_ix = entities
@@ -456,10 +487,48 @@ pub fn scene_from(a: &Analysis) -> Scene {
         }
     }
 
-    let artifact = matches(&t.artifacts, &ws, &quoted)
-        .into_iter()
-        .next()
-        .map(|m| m.2);
+    let artifact_match = matches(&t.artifacts, &ws, &quoted).into_iter().next();
+    let artifact = artifact_match.as_ref().map(|m| m.2.clone());
+    // "a product shot of", "a headshot of", "in the background": words of
+    // the picture's making and layout, not things in it
+    let drop: Vec<bool> = entities
+        .iter()
+        .map(|e| {
+            artifact_match
+                .as_ref()
+                .is_some_and(|(s, n, _)| e.pos >= *s && e.pos < s + n)
+                || lex.depiction_nouns.contains(&e.lemma)
+                || lex.layout_nouns.contains(&e.lemma)
+                || w.framings.iter().any(|f| f.words.contains(&e.lemma))
+        })
+        .collect();
+    if drop.iter().any(|d| *d) {
+        let keep: Vec<usize> = (0..entities.len()).filter(|&i| !drop[i]).collect();
+        let remap = |i: usize| keep.iter().position(|&k| k == i);
+        actions = actions
+            .into_iter()
+            .filter_map(|mut a| {
+                a.agent = a.agent.and_then(remap);
+                a.patient = a.patient.and_then(remap);
+                a.agent.map(|_| a)
+            })
+            .collect();
+        relations = relations
+            .into_iter()
+            .filter_map(|r| {
+                Some(Relation {
+                    a: remap(r.a)?,
+                    b: remap(r.b)?,
+                    ..r
+                })
+            })
+            .collect();
+        let mut i = 0;
+        entities.retain(|_| {
+            i += 1;
+            !drop[i - 1]
+        });
+    }
     let concrete = entities.iter().any(|e| {
         e.kind.as_deref().is_some_and(|k| k != "abstract")
             && !matches!(e.category, Category::Abstract)
@@ -485,7 +554,20 @@ pub fn scene_from(a: &Analysis) -> Scene {
     // No stated setting: the main subject's usual one.
     let main = entities.iter().position(|e| !e.in_setting);
     if setting.is_none() && artifact.is_none() && language == Language::English {
-        setting = main
+        // the thing the subject is on, in or tied to anchors it ("balloons
+        // tied to a mailbox" stand where mailboxes do), else the subject
+        let anchor = relations
+            .iter()
+            .find(|r| Some(r.a) == main)
+            .map(|r| r.b)
+            .filter(|&b| {
+                entities[b]
+                    .concept
+                    .as_deref()
+                    .is_some_and(|c| !w.merged(c).found_in.is_empty())
+            });
+        setting = anchor
+            .or(main)
             .and_then(|m| entities[m].concept.as_deref())
             .and_then(|c| w.merged(c).found_in.first())
             .map(|id| Place {

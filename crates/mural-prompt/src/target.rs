@@ -457,9 +457,15 @@ pub fn subject_tag(idea: &str, negations: &[String], aggressive: bool) -> String
 
 fn render_tags(s: &Structured, target: Target) -> Rendered {
     let budget = mural_clip::CHUNK_TOKENS;
-    let mut subject = subject_tag(&s.subject, &s.negations, false);
+    // the idea without what it excludes: that goes to the negative prompt
+    let idea = if s.negations.is_empty() {
+        s.subject.clone()
+    } else {
+        without_negations(&s.subject, &s.negations)
+    };
+    let mut subject = subject_tag(&idea, &s.negations, false);
     if mural_clip::count(&subject) > budget {
-        subject = subject_tag(&s.subject, &s.negations, true);
+        subject = subject_tag(&idea, &s.negations, true);
     }
     // Tags by priority; added while they fit the budget. The fragile part
     // of the idea (a count) is weighted, not the whole idea.

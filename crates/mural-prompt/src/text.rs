@@ -92,7 +92,8 @@ pub fn article_for(next: &str) -> &'static str {
     let lower = next.to_lowercase();
     let an_exceptions = ["hour", "honest", "honor", "honour", "heir", "herb"];
     let a_exceptions = [
-        "uni", "use", "usu", "uti", "one", "once", "euro", "ewe", "ufo", "u-", "uk", "ukulele",
+        "uni", "use", "usu", "uti", "one", "once", "eu", "ewe", "ute", "uro", "ufo", "u-", "uk",
+        "ukulele",
     ];
     if an_exceptions.iter().any(|e| lower.starts_with(e)) {
         return "an";
