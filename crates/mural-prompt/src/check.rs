@@ -261,8 +261,25 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
                     out.push(v("grammar", format!("wrong article in {phrase:?}")));
                 }
                 // "a" before a plural noun the writer added
+                // "a sports car", "a news stand": plurals that modify a noun
+                let attributive = [
+                    "sports",
+                    "arts",
+                    "news",
+                    "series",
+                    "species",
+                    "physics",
+                    "crossroads",
+                    "means",
+                    "goods",
+                    "savings",
+                    "sales",
+                    "works",
+                    "glasses",
+                ];
                 if mural_knowledge::singular(&next.lower).is_some_and(|s| s != next.lower)
                     && !next.lower.ends_with("ss")
+                    && !attributive.contains(&next.lower.as_str())
                     && !idea_lower.contains(&phrase)
                 {
                     out.push(v(

@@ -75,6 +75,9 @@ pub struct Structured {
     pub weighted: Vec<String>,
     /// Quality tags that suit the medium.
     pub quality: Vec<String>,
+    /// The tag that names how the picture is made ("watercolor painting"),
+    /// which goes right after the subject so every variation shows its look.
+    pub lead_tag: Option<String>,
     pub negative: Vec<String>,
     /// What the idea excludes ("people").
     pub negations: Vec<String>,
@@ -206,6 +209,19 @@ impl Licence {
         }
         if let Some(x) = scene.artifact.as_deref().and_then(|x| w.artifact(x)) {
             raw.extend(x.never.iter().map(String::as_str));
+            // a design gets lettering only when the idea gives the words
+            if scene.quoted.is_empty() {
+                raw.extend([
+                    "lettering",
+                    "typography",
+                    "legible",
+                    "words",
+                    "text",
+                    "letters",
+                    "headline",
+                    "title",
+                ]);
+            }
         }
         if scene.is_night() {
             raw.extend(lex.daylight.iter().map(String::as_str));
@@ -297,19 +313,57 @@ fn holds(c: &CondText, time: Option<&str>, night: bool, scene: &Scene) -> bool {
     true
 }
 
+/// The one acted on, joined to the moment: "with the rabbit bounding away",
+/// "with the donut showing a bite already missing", "with the rabbit, ears
+/// flat against its back".
+fn with_patient(who: &str, phrase: &str) -> String {
+    let first = phrase.split(' ').next().unwrap_or("");
+    let participle = first.ends_with("ing") || first.ends_with("ed");
+    let preposition = matches!(
+        first,
+        "in" | "on"
+            | "at"
+            | "under"
+            | "against"
+            | "inside"
+            | "beneath"
+            | "halfway"
+            | "just"
+            | "still"
+            | "mid-air"
+            | "out"
+    );
+    if participle || preposition {
+        format!("with {who} {phrase}")
+    } else if starts_with_article(phrase) {
+        format!("with {who} showing {phrase}")
+    } else {
+        format!("with {who}, {phrase}")
+    }
+}
+
 /// `{its}` -> its/their.
 fn agree(s: &str, many: bool) -> String {
     s.replace("{its}", if many { "their" } else { "its" })
 }
 
-/// The entity as a definite noun phrase ("the fox", "the two puppies").
-fn the(e: &Entity) -> String {
+/// The entity as a definite noun phrase, with or without its colors (a
+/// black-and-white picture names no colors beyond the idea's own words).
+fn the_entity(e: &Entity, colors: bool) -> String {
     let noun = if e.many() {
-        e.noun.to_lowercase()
+        // "black holes": the compound's head, in the plural as written
+        match e.lemma.rsplit_once(' ') {
+            Some((head, _)) => format!("{head} {}", e.noun.to_lowercase()),
+            None => e.noun.to_lowercase(),
+        }
     } else {
         e.lemma.clone()
     };
-    let mut mods: Vec<&str> = e.attributes.colors.iter().map(String::as_str).collect();
+    let mut mods: Vec<&str> = if colors {
+        e.attributes.colors.iter().map(String::as_str).collect()
+    } else {
+        Vec::new()
+    };
     mods.extend(e.attributes.materials.iter().map(String::as_str));
     if mods.is_empty() {
         format!("the {noun}")
@@ -752,6 +806,8 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let idea = scene.idea.trim().trim_end_matches(['.', ',', ';', ':']);
     let opening = capitalize(idea);
     let main_ix = scene.main_index();
+    let mono = scene.monochrome;
+    let the = |e: &Entity| the_entity(e, !mono);
     let main = main_ix.map(|i| &scene.entities[i]);
     let english = scene.is_english();
 
@@ -767,14 +823,24 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 moment.extend(picked);
             }
         }
+        let mut done: Vec<&str> = Vec::new();
         for (i, act) in scene.actions.iter().enumerate().take(2) {
             let Some(f) = w.action(&act.id) else { continue };
+            // the same action twice ("a man eating ... and a woman eating ...")
+            // is described once
+            if done.contains(&act.id.as_str()) {
+                continue;
+            }
+            done.push(act.id.as_str());
             let agent = act.agent.map(|x| &scene.entities[x]);
             let patient = act.patient.map(|x| &scene.entities[x]);
+            // a person is "their", not "its"
+            let plural_agent =
+                agent.is_some_and(|e| many(e) || e.kind.as_deref() == Some("person"));
             let ag: Vec<String> = by_kind(&f.agent, agent)
                 .iter()
                 .filter(|x| lic.allows(x))
-                .map(|x| agree(x, agent.is_some_and(many)))
+                .map(|x| agree(x, plural_agent))
                 .collect();
             let picked = p.take(&format!("agent{i}"), &ag, 2);
             tag_moment.extend(picked.iter().filter(|x| x.split(' ').count() <= 5).cloned());
@@ -786,7 +852,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                     .map(|x| agree(x, pe.many()))
                     .collect();
                 if let Some(x) = p.pick(&format!("patient{i}"), &pa.iter().collect::<Vec<_>>()) {
-                    moment.push(format!("with {} {x}", the(pe)));
+                    moment.push(with_patient(&the(pe), x));
                 }
             }
             let sc: Vec<&String> = f.scene.iter().filter(|x| lic.allows(x)).collect();
@@ -795,7 +861,18 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             }
         }
     }
-    moment.dedup();
+    // no phrase twice, and no four words twice ("body arched in the ...")
+    let mut seen_moment: Vec<Vec<String>> = Vec::new();
+    moment.retain(|m| {
+        let grams: Vec<Vec<String>> = lower_words(m).windows(4).map(|w| w.to_vec()).collect();
+        let whole = lower_words(m);
+        let new = !seen_moment.contains(&whole) && !grams.iter().any(|g| seen_moment.contains(g));
+        if new {
+            seen_moment.push(whole);
+            seen_moment.extend(grams);
+        }
+        new
+    });
     if let Some(x) = scene
         .abstraction
         .as_deref()
@@ -853,7 +930,16 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                     let mut chosen: Vec<String> = phrases[..fixed].to_vec();
                     chosen.extend(p.take("look-phrases", &phrases[fixed..], 2));
                     let verb = if e.many() { "have" } else { "has" };
-                    let who = capitalize(&the(e));
+                    // a long name is not repeated ("the statue of liberty")
+                    let who = if e.lemma.split(' ').count() >= 3 {
+                        if e.many() {
+                            "They".to_string()
+                        } else {
+                            "It".to_string()
+                        }
+                    } else {
+                        capitalize(&the(e))
+                    };
                     prose.push(say(
                         Part::Look,
                         format!("{who} {verb} {}.", join_list(&chosen)),
@@ -887,10 +973,12 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 }
             }
         }
+        let mut described: Vec<&str> = main.map(|e| e.lemma.as_str()).into_iter().collect();
         for (i, e) in scene.entities.iter().enumerate() {
-            if Some(i) == main_ix || prose.len() > 7 {
+            if Some(i) == main_ix || prose.len() > 7 || described.contains(&e.lemma.as_str()) {
                 continue;
             }
+            described.push(e.lemma.as_str());
             let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) else {
                 continue;
             };
@@ -912,10 +1000,21 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 ));
             }
         }
-        // 3. Relations between named things, made explicit.
+        // 3. Relations between named things, made explicit (the first two).
+        let mut shown = 0;
         for r in &scene.relations {
+            if shown == 2 {
+                break;
+            }
+            // "in", "on", "by" only place things; the idea already says so
+            if matches!(
+                r.words.to_lowercase().as_str(),
+                "in" | "on" | "by" | "at" | "over" | "round" | "before"
+            ) {
+                continue;
+            }
             let (x, y) = (&scene.entities[r.a], &scene.entities[r.b]);
-            if x.in_setting || y.in_setting {
+            if x.in_setting || y.in_setting || x.lemma == y.lemma {
                 continue;
             }
             let Some(f) = w.relation(&r.id) else { continue };
@@ -923,10 +1022,13 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 continue;
             }
             let text = f.prose.replace("{a}", &the(x)).replace("{b}", &the(y));
-            prose.push(say(
-                Part::Relation,
-                format!("The composition shows {text}."),
-            ));
+            let opener = if shown == 0 {
+                "The composition shows"
+            } else {
+                "It also shows"
+            };
+            prose.push(say(Part::Relation, format!("{opener} {text}.")));
+            shown += 1;
             tags.insert(
                 0,
                 f.tag
@@ -1022,7 +1124,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 .iter()
                 .filter(|d| holds(d, time.as_deref(), night, scene))
                 .filter(|d| lic.allows(&d.text))
-                .map(|d| d.text.clone())
+                .map(|d| agree(&d.text, true))
                 .collect()
         };
         // the place's own details, the most telling first; its parent's
@@ -1067,8 +1169,12 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                     .iter()
                     .any(|f| w.setting_chain(&s.id).iter().any(|x| &x.id == f));
                 if at_home {
-                    let props: Vec<String> =
-                        m.props.iter().filter(|x| lic.allows(x)).cloned().collect();
+                    let props: Vec<String> = m
+                        .props
+                        .iter()
+                        .filter(|x| lic.allows(x))
+                        .map(|x| agree(x, e.many()))
+                        .collect();
                     let picked = p.take("props", &props, 2);
                     if !picked.is_empty() {
                         let verb = if picked.len() > 1 { "are" } else { "is" };
@@ -1173,11 +1279,22 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let frame_text: Vec<&String> = framing.text.iter().filter(|t| lic.allows(t)).collect();
     if let Some(t) = p.pick("framing", &frame_text).filter(|_| !opts.vary) {
         let pos = p.pick("position", &positions);
+        let pos = pos.filter(|pos| !t.contains(pos.as_str()));
+        if let Some(pos) = pos {
+            // the camera position as a short tag ("low angle")
+            let tag = pos
+                .trim_start_matches("from ")
+                .trim_start_matches("at ")
+                .trim_start_matches("a ")
+                .to_string();
+            tags.push(tag);
+        }
         let text = match pos {
             Some(pos) => format!("{}, seen {pos}.", capitalize(t)),
             None => format!("{}.", capitalize(t)),
         };
-        prose.push(say(Part::Framing, text));
+        prose.push(say(Part::Framing, text.clone()));
+        short.push(say(Part::Framing, text));
     }
     // 9. Medium and technique.
     if let Some(l) = look {
@@ -1243,6 +1360,23 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     if let Some(m) = k.mood(&mood_id) {
         tags.extend(m.tags.iter().take(1).cloned());
     }
+    let lead_tag = artist
+        .and_then(|a| a.tags.first())
+        .or(look.and_then(|l| l.tags.first()))
+        .cloned();
+    // tags are short: no leading article, no inner commas
+    let mut tags: Vec<String> = tags
+        .into_iter()
+        .map(|t| {
+            let t = t
+                .strip_prefix("a ")
+                .or_else(|| t.strip_prefix("an "))
+                .unwrap_or(&t)
+                .replace(',', "");
+            t.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
     let quality: Vec<String> = if photographic {
         vec!["sharp focus".into(), "high detail".into()]
     } else if graphic {
@@ -1280,6 +1414,8 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let negative = lic.forbid.clean_negative(negative, a);
 
     let prose = drop_repeats(&scene.idea, prose);
+    let prose = drop_repeated_phrases(&scene.idea, prose);
+    let short = drop_repeated_phrases(&scene.idea, short);
     let prose = prune_conflicts(&scene.idea, prose);
     let short = prune_conflicts(&scene.idea, short);
     let aspect_text = artifact
@@ -1302,6 +1438,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         tags,
         weighted,
         quality,
+        lead_tag,
         negative,
         negations: scene.negations.clone(),
         framing: framing.id.clone(),
@@ -1346,6 +1483,34 @@ fn drop_repeats(idea: &str, prose: Vec<Sentence>) -> Vec<Sentence> {
         }
         said.push(c);
         kept.push(s);
+    }
+    kept
+}
+
+/// Drops a sentence that repeats a four-word phrase already said (the
+/// invariant `check` holds every prompt to), the subject excepted.
+fn drop_repeated_phrases(idea: &str, prose: Vec<Sentence>) -> Vec<Sentence> {
+    let quoted: Vec<String> = crate::analysis::quoted_spans(idea)
+        .into_iter()
+        .map(|q| q.2)
+        .collect();
+    let grams = |t: &str| -> Vec<Vec<String>> {
+        let mut t = t.to_string();
+        for q in &quoted {
+            t = t.replace(q.as_str(), " ");
+        }
+        lower_words(&t).windows(4).map(|w| w.to_vec()).collect()
+    };
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    let mut kept = Vec::new();
+    for s in prose {
+        let g = grams(&s.text);
+        let keep =
+            matches!(s.part, Part::Subject | Part::Text) || !g.iter().any(|x| seen.contains(x));
+        if keep {
+            seen.extend(g);
+            kept.push(s);
+        }
     }
     kept
 }

@@ -154,18 +154,18 @@ pub struct Scene {
 }
 
 impl Scene {
-    /// The main subject: the first entity that is not the setting itself.
+    /// The main subject: the first concrete entity that is not the setting
+    /// itself, else the first that is not the setting, else the first.
     pub fn main(&self) -> Option<&Entity> {
-        self.entities
-            .iter()
-            .find(|e| !e.in_setting)
-            .or(self.entities.first())
+        self.main_index().map(|i| &self.entities[i])
     }
 
     pub fn main_index(&self) -> Option<usize> {
+        let concrete = |e: &Entity| e.kind.as_deref().is_some_and(|k| k != "abstract");
         self.entities
             .iter()
-            .position(|e| !e.in_setting)
+            .position(|e| !e.in_setting && concrete(e))
+            .or_else(|| self.entities.iter().position(|e| !e.in_setting))
             .or((!self.entities.is_empty()).then_some(0))
     }
 
@@ -280,6 +280,8 @@ pub fn scene_from(a: &Analysis) -> Scene {
     let mut entities: Vec<Entity> = Vec::new();
     // words a compound noun took from the weather or time ("snow" globe)
     let mut absorbed: Vec<String> = Vec::new();
+    // word spans a longer name took over ("liberty" in "statue of liberty")
+    let mut swallowed: Vec<(usize, usize)> = Vec::new();
     let mut from = 0;
     for s in &a.subjects {
         let pos = (from..ws.len())
@@ -294,12 +296,30 @@ pub fn scene_from(a: &Analysis) -> Scene {
             .checked_sub(1)
             .filter(|&b| !quoted[b] && idea[ws[b].end..ws[pos].start].trim().is_empty())
             .map(|b| ws[b].lower.clone());
-        let compound = s
-            .attributes
-            .last()
-            .or(before.as_ref())
-            .map(|m| format!("{m} {}", s.lemma))
-            .filter(known);
+        // a longer name starting here ("statue of liberty", "cup of tea")
+        let longer = (3..=4).rev().find_map(|k| {
+            let end = pos + k;
+            if end > ws.len() || quoted[pos..end].iter().any(|q| *q) {
+                return None;
+            }
+            let name = ws[pos..end]
+                .iter()
+                .map(|x| x.lower.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let name = name.replacen(&ws[pos].lower, &s.lemma, 1);
+            known(&name).then_some((name, end))
+        });
+        if let Some((_, end)) = &longer {
+            swallowed.push((pos + 1, *end));
+        }
+        let compound = longer.map(|l| l.0).or_else(|| {
+            s.attributes
+                .last()
+                .or(before.as_ref())
+                .map(|m| format!("{m} {}", s.lemma))
+                .filter(known)
+        });
         if let (Some(c), Some(b)) = (&compound, &before) {
             if c.starts_with(b.as_str()) && s.attributes.last() != Some(b) {
                 absorbed.push(b.clone());
@@ -365,10 +385,70 @@ pub fn scene_from(a: &Analysis) -> Scene {
                 attributes: Attributes::default(),
                 states: vec!["lit".into()],
                 in_setting: false,
-                pos: i,
+                // a light source the idea implies: after every named thing
+                pos: ws.len() + i,
             });
         }
     }
+
+    // Names of three or four words that have a frame of their own ("the
+    // Statue of Liberty"), even where a word in them named a medium.
+    let mut medium_taken = false;
+    let mut i = 0;
+    while i < ws.len() {
+        let found = (3..=4).rev().find_map(|k| {
+            let end = i + k;
+            if end > ws.len() || quoted[i..end].iter().any(|q| *q) {
+                return None;
+            }
+            let name = ws[i..end]
+                .iter()
+                .map(|x| x.lower.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let concept = w
+                .resolve(&name, &context)
+                .filter(|c| w.frame(c).is_some())?;
+            Some((name, concept, end))
+        });
+        let Some((name, concept, end)) = found else {
+            i += 1;
+            continue;
+        };
+        if !entities.iter().any(|e| e.lemma == name) {
+            let merged = w.merged(concept);
+            let media = &knowledge().media;
+            medium_taken |= ws[i..end].iter().any(|x| {
+                a.medium.as_ref().is_some_and(|m| {
+                    media
+                        .iter()
+                        .any(|md| &md.id == m && md.words.contains(&x.lower))
+                })
+            });
+            swallowed.push((i, end));
+            entities.push(Entity {
+                noun: idea[ws[i].start..ws[end - 1].end].to_string(),
+                lemma: name,
+                concept: Some(concept.to_string()),
+                frame: merged.frame.map(str::to_string),
+                kind: merged.kind.map(str::to_string),
+                category: Category::Object,
+                count: None,
+                plural: false,
+                attributes: Attributes::default(),
+                states: Vec::new(),
+                in_setting: false,
+                pos: i,
+            });
+        }
+        i = end;
+    }
+    entities.retain(|e| {
+        let inside = swallowed.iter().any(|&(a, b)| e.pos >= a && e.pos < b);
+        !inside
+            || e.concept.as_deref().is_some_and(|c| w.frame(c).is_some()) && e.noun.contains(' ')
+    });
+    entities.sort_by_key(|e| e.pos);
 
     // The setting the idea states: the longest phrase naming one.
     let stated = matches(&t.settings, &ws, &quoted).into_iter().next();
@@ -387,7 +467,19 @@ pub fn scene_from(a: &Analysis) -> Scene {
 
     // States: attach each to the entity the word modifies (an attribute
     // before it, or a participle after it), else the main subject.
-    for (i, n, id) in matches(&t.states, &ws, &quoted) {
+    // words inside a thing's own name ("Building" in "the Empire State
+    // Building") are not states, actions or relations
+    let named: Vec<bool> = (0..ws.len())
+        .map(|j| {
+            quoted[j]
+                || swallowed.iter().any(|&(a, b)| j >= a && j < b)
+                || entities.iter().any(|e| {
+                    let len = e.lemma.split(' ').count();
+                    len > 1 && e.pos < ws.len() && j + len > e.pos && j <= e.pos && j != e.pos
+                })
+        })
+        .collect();
+    for (i, n, id) in matches(&t.states, &ws, &named) {
         let target = entities
             .iter()
             .position(|e| e.pos >= i + n && e.pos <= i + n + 2)
@@ -418,14 +510,23 @@ pub fn scene_from(a: &Analysis) -> Scene {
     // acted on the nearest after it (setting nouns included: "exploring a
     // shipwreck").
     let mut actions: Vec<Action> = Vec::new();
-    for (i, n, id) in matches(&t.actions, &ws, &quoted) {
+    for (i, n, id) in matches(&t.actions, &ws, &named) {
         let agent = entities.iter().rposition(|e| e.pos < i);
         let patient = entities
             .iter()
             .position(|e| e.pos >= i + n && e.pos <= i + n + 4);
         let verb = idea[ws[i].start..ws[i + n - 1].end].to_string();
-        // "a fishing village": a verb with no doer is a modifier
-        if agent.is_none() {
+        // "a fishing village": a verb with no doer is a modifier; "a
+        // painting of": an -ing word before "of" is a noun; an abstraction
+        // does nothing
+        let noun_use = ws.get(i + n).is_some_and(|x| x.lower == "of");
+        let can_act = agent.is_some_and(|k| {
+            entities[k]
+                .kind
+                .as_deref()
+                .is_some_and(|kind| !matches!(kind, "abstract" | "substance" | "place"))
+        });
+        if !can_act || noun_use {
             continue;
         }
         actions.push(Action {
@@ -438,7 +539,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
 
     // Relations between two named things.
     let mut relations: Vec<Relation> = Vec::new();
-    for (i, n, id) in matches(&t.relations, &ws, &quoted) {
+    for (i, n, id) in matches(&t.relations, &ws, &named) {
         let a_ix = entities.iter().rposition(|e| e.pos < i);
         let b_ix = entities
             .iter()
@@ -622,7 +723,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
         year,
         artifact,
         abstraction,
-        medium: a.medium.clone(),
+        medium: a.medium.clone().filter(|_| !medium_taken),
         artist: a.artist.clone(),
         mood: a.mood.clone(),
         colors: a.colors.clone(),

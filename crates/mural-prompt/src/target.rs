@@ -470,6 +470,7 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
     // Tags by priority; added while they fit the budget. The fragile part
     // of the idea (a count) is weighted, not the whole idea.
     let mut candidates: Vec<String> = Vec::new();
+    candidates.extend(s.lead_tag.iter().cloned());
     for wgt in &s.weighted {
         candidates.push(if target == Target::Sd {
             format!("({wgt}:1.2)")
