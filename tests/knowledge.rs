@@ -33,6 +33,8 @@ fn known_otherwise(word: &str) -> bool {
         || k.seasons.iter().any(|s| has(&s.words))
         || k.lexicon.depiction_nouns.iter().any(|x| x == word)
         || k.lexicon.layout_nouns.iter().any(|x| x == word)
+        || k.lexicon.containers.iter().any(|x| x == word)
+        || k.lexicon.terms.lighting.iter().any(|x| x == word)
 }
 
 /// The distinct nouns the scene model finds that WordNet or the frames
