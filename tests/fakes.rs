@@ -402,7 +402,7 @@ async fn openai_generate(
             );
         }
     }
-    if prompt.contains("echo the key") {
+    if prompt.to_lowercase().contains("echo the key") {
         // a careless server that puts the credential in its error text
         let sent = headers
             .get("authorization")
@@ -1005,11 +1005,12 @@ fn chat_idea(body: &Value) -> String {
 
 /// A good prompt for the idea, different per seed and choice.
 fn chat_good(idea: &str, seed: u64, choice: usize) -> String {
+    // lights that fit any scene, so the guard's knowledge finds no misfit
     let light = [
-        "soft morning light",
+        "soft diffused light",
         "dramatic side light",
-        "overcast glow",
-        "warm lamplight",
+        "gentle even light",
+        "cool soft light",
     ];
     let view = [
         "wide establishing view",
@@ -1019,7 +1020,7 @@ fn chat_good(idea: &str, seed: u64, choice: usize) -> String {
     ];
     let k = (seed as usize + choice) % 4;
     format!(
-        "{idea}, {}, {}, rich textures, balanced composition",
+        "{idea}, {}, {}, rich textures and fine detail, balanced composition",
         light[k],
         view[(k + 1) % 4]
     )

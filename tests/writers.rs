@@ -183,7 +183,7 @@ fn a_subject_dropped_twice_is_repaired_and_reported() {
     let s = fakes::openai_chat();
     s.fake.chat_script.lock().unwrap().extend([
         "A lovely animal in winter, soft blue light.".to_string(),
-        "Still an animal, painted in the cold.".to_string(),
+        "Still an animal, painted in the cold with loose strokes and a quiet, muted palette of grays.".to_string(),
     ]);
     let r = prompt(
         &s.url,
@@ -196,7 +196,7 @@ fn a_subject_dropped_twice_is_repaired_and_reported() {
     let p = l["prompt"].as_str().unwrap();
     assert!(p.starts_with("A red fox in the snow."), "{p}");
     assert!(
-        p.contains("painted in the cold"),
+        p.contains("painted in the cold with loose strokes"),
         "the model's own detail stays: {p}"
     );
 }

@@ -230,12 +230,17 @@ impl Licence {
         }
         let mut terms: Vec<Vec<String>> = raw
             .into_iter()
-            .map(|t| lower_words(t).iter().map(|w| stem(w)).collect())
+            .map(|t| lower_words(t).iter().map(|w| base(w)).collect())
             .filter(|t: &Vec<String>| !t.is_empty())
             .collect();
         // what the idea itself says is never ruled out
-        let idea_stems: Vec<String> = a.content_words.iter().map(|w| stem(w)).collect();
-        terms.retain(|t| !(t.len() == 1 && idea_stems.contains(&t[0])));
+        let idea_words: Vec<String> = a.content_words.iter().map(|w| base(w)).collect();
+        terms.retain(|t| {
+            !(t.len() == 1
+                && idea_words
+                    .iter()
+                    .any(|w| inflects(w, &t[0]) || inflects(&t[0], w)))
+        });
         terms.sort();
         terms.dedup();
         Licence {
@@ -252,23 +257,52 @@ impl Licence {
         let ws: Vec<String> = lower_words(text)
             .iter()
             .flat_map(|w| {
-                let mut v = vec![stem(w)];
+                let mut v = vec![base(w)];
                 if w.contains('-') {
-                    v.extend(w.split('-').map(stem));
+                    v.extend(w.split('-').map(base));
                 }
                 v
             })
             .collect();
-        !self
-            .terms
-            .iter()
-            .any(|t| ws.windows(t.len()).any(|win| win == t.as_slice()))
+        // a term matches its own inflections ("steam": "steaming", "frost":
+        // "frosty"), never a different word that shares a stem ("frosting"
+        // does not rule out "frosted")
+        !self.terms.iter().any(|t| {
+            ws.windows(t.len()).any(|win| {
+                win.iter().zip(t).enumerate().all(|(i, (w, x))| {
+                    if i + 1 == t.len() {
+                        inflects(x, w)
+                    } else {
+                        w == x
+                    }
+                })
+            })
+        })
     }
 
     /// The ruled-out terms, for lint and the LLM guard.
     pub fn terms(&self) -> impl Iterator<Item = String> + '_ {
         self.terms.iter().map(|t| t.join(" "))
     }
+}
+
+/// A word's base for matching: lower case, singular, no possessive.
+fn base(w: &str) -> String {
+    let w = w.trim_end_matches("'s").trim_end_matches('\'');
+    mural_knowledge::singular(w).unwrap_or_else(|| w.to_string())
+}
+
+/// Whether `word` is `term` or one of its regular inflections.
+fn inflects(term: &str, word: &str) -> bool {
+    word == term
+        || word.strip_prefix(term).is_some_and(|rest| {
+            matches!(rest, "s" | "es" | "ing" | "ed" | "d" | "y" | "ey" | "ly")
+                || (rest.len() == 4 && rest.ends_with("ing") && term.ends_with(&rest[..1]))
+        })
+        || term.strip_suffix('e').is_some_and(|t| {
+            word.strip_prefix(t)
+                .is_some_and(|r| matches!(r, "ing" | "ed" | "y"))
+        })
 }
 
 /// Options for a structured prompt.
