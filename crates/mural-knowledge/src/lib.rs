@@ -18,7 +18,7 @@ mod world_types;
 
 pub use nouns::{category_of, is_known_word, singular, wordnet_plural, Category};
 pub use types::*;
-pub use world::{world, Merged, World};
+pub use world::{merged, world, Merged, World};
 
 use std::sync::OnceLock;
 

@@ -78,37 +78,88 @@ impl Category {
     }
 }
 
-/// Binary search a sorted `key<TAB>value` table for `key`.
-pub(crate) fn lookup<'a>(table: &'a str, key: &str) -> Option<&'a str> {
-    let bytes = table.as_bytes();
-    let (mut lo, mut hi) = (0usize, bytes.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        // the line containing `mid`
-        let start = bytes[..mid]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |p| start + p);
-        let line = &table[start..end];
-        let (k, v) = line.split_once('\t').unwrap_or((line, ""));
-        match k.as_bytes().cmp(key.as_bytes()) {
-            std::cmp::Ordering::Equal => return Some(v),
-            std::cmp::Ordering::Less => lo = end + 1,
-            std::cmp::Ordering::Greater => hi = start,
-        }
+/// The start of every line of a table, found once per table (a memchr
+/// pass, well under a millisecond for all of them), so each probe of the
+/// binary search slices a line directly.
+fn line_starts(table: &'static str) -> &'static [u32] {
+    use std::sync::{Mutex, OnceLock};
+    static INDEX: OnceLock<Mutex<Vec<(usize, &'static [u32])>>> = OnceLock::new();
+    let key = table.as_ptr() as usize;
+    let index = INDEX.get_or_init(|| Mutex::new(Vec::new()));
+    let mut guard = index.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, v)) = guard.iter().find(|(k, _)| *k == key) {
+        return v;
     }
-    None
+    let mut starts = vec![0u32];
+    starts.extend(
+        table
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i as u32 + 1)
+            .filter(|&i| (i as usize) < table.len()),
+    );
+    // one index per embedded table, for the life of the process
+    let v: &'static [u32] = Box::leak(starts.into_boxed_slice());
+    guard.push((key, v));
+    v
+}
+
+/// Binary search a sorted `key<TAB>value` table for `key`.
+pub(crate) fn lookup(table: &'static str, key: &str) -> Option<&'static str> {
+    let starts = line_starts(table);
+    let line = |i: usize| {
+        let s = starts[i] as usize;
+        let e = starts.get(i + 1).map_or(table.len(), |&e| e as usize - 1);
+        &table[s..e]
+    };
+    let i = starts
+        .binary_search_by(|&st| {
+            let l = &table[st as usize..];
+            let k = l.split(['\t', '\n']).next().unwrap_or("");
+            k.as_bytes().cmp(key.as_bytes())
+        })
+        .ok()?;
+    let l = line(i);
+    Some(l.split_once('\t').map_or("", |(_, v)| v))
 }
 
 /// A noun's entry in the WordNet table: its category, and whether it is a
 /// weak noun (used more as a verb or adjective: "red", "flying").
 pub fn wordnet_entry(lemma: &str) -> Option<(Category, bool)> {
-    let code = lookup(NOUNS, lemma)?.as_bytes().first().copied()?;
-    Some((Category::from_code(code)?, code.is_ascii_uppercase()))
+    memo(&ENTRY, lemma, |l| {
+        let code = lookup(NOUNS, l)?.as_bytes().first().copied()?;
+        Some((Category::from_code(code)?, code.is_ascii_uppercase()))
+    })
+}
+
+type Memo<T> = std::cell::RefCell<std::collections::HashMap<String, T>>;
+
+thread_local! {
+    static ENTRY: Memo<Option<(Category, bool)>> = Default::default();
+    static SINGULAR: Memo<Option<String>> = Default::default();
+}
+
+/// A per-thread memo of a table lookup: ideas reuse the same few thousand
+/// words, and a binary search over megabytes is the costliest step of
+/// reading one. Bounded: cleared when it grows past 100,000 words.
+fn memo<T: Clone>(
+    cell: &'static std::thread::LocalKey<Memo<T>>,
+    key: &str,
+    f: impl FnOnce(&str) -> T,
+) -> T {
+    cell.with(|m| {
+        if let Some(v) = m.borrow().get(key) {
+            return v.clone();
+        }
+        let v = f(key);
+        let mut m = m.borrow_mut();
+        if m.len() > 100_000 {
+            m.clear();
+        }
+        m.insert(key.to_string(), v.clone());
+        v
+    })
 }
 
 /// Whether WordNet (or lexicon.toml) knows `word` at all, as any part of
@@ -168,16 +219,28 @@ pub fn category_of(word: &str) -> Option<(Category, bool)> {
 /// The irregular plural of a noun WordNet lists ("knife" -> "knives",
 /// "tooth" -> "teeth"); `None` for regular nouns.
 pub fn wordnet_plural(singular: &str) -> Option<String> {
-    PLURALS.lines().find_map(|l| {
-        let (p, s) = l.split_once('\t')?;
-        (s == singular).then(|| p.to_string())
-    })
+    static BY_SINGULAR: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::OnceLock::new();
+    BY_SINGULAR
+        .get_or_init(|| {
+            PLURALS
+                .lines()
+                .filter_map(|l| l.split_once('\t'))
+                .map(|(p, s)| (s, p))
+                .collect()
+        })
+        .get(singular)
+        .map(|p| p.to_string())
 }
 
 /// The singular of a plural noun, if `word` is a known plural: irregular
 /// plurals from WordNet ("mice", "geese", "cacti"), then the regular rules,
 /// each checked against the noun table. `None` if `word` is not a plural.
 pub fn singular(word: &str) -> Option<String> {
+    memo(&SINGULAR, word, singular_of)
+}
+
+fn singular_of(word: &str) -> Option<String> {
     let lower = word.to_lowercase();
     if let Some(base) = lookup(PLURALS, &lower) {
         return Some(base.to_string());

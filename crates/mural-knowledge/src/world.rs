@@ -49,11 +49,29 @@ pub fn world() -> &'static World {
     })
 }
 
+/// [`World::merged`] for the process's world, remembered per synset (a
+/// merge walks a chain of a dozen hypernyms; scenes ask for the same few
+/// again and again). The memo holds at most one entry per synset.
+pub fn merged(synset: &str) -> Merged<'static> {
+    thread_local! {
+        static MEMO: std::cell::RefCell<HashMap<String, Merged<'static>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    MEMO.with(|m| {
+        if let Some(x) = m.borrow().get(synset) {
+            return x.clone();
+        }
+        let x = world().merged(synset);
+        m.borrow_mut().insert(synset.to_string(), x.clone());
+        x
+    })
+}
+
 /// A concept's frame with what it inherits from its ancestors' frames.
 #[derive(Debug, Clone, Default)]
 pub struct Merged<'a> {
     /// The synset the noun resolved to.
-    pub synset: &'a str,
+    pub synset: String,
     /// The frame that holds its look (its own, or the nearest ancestor's).
     pub frame: Option<&'a str>,
     /// How many hypernym steps up `frame` sits (0: the concept's own).
@@ -130,6 +148,26 @@ impl World {
             w.state_ix.entry(s.id.clone()).or_insert(i);
         }
         w
+    }
+
+    /// The first words of the names of three or more words that have a
+    /// frame ("statue" for "statue of liberty"), so a scene tries long
+    /// names only where one can start.
+    pub fn long_name_starts(&self) -> &std::collections::HashSet<String> {
+        static S: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+        S.get_or_init(|| {
+            let mut out = std::collections::HashSet::new();
+            for c in &self.concepts {
+                let own = c.id.split('.').next().unwrap_or("").replace('_', " ");
+                for name in std::iter::once(&own).chain(&c.words) {
+                    let ws: Vec<&str> = name.split(' ').collect();
+                    if ws.len() >= 3 {
+                        out.insert(ws[0].to_lowercase());
+                    }
+                }
+            }
+            out
+        })
     }
 
     /// Whether a frame lists `word` (lower case) among its `words`.
@@ -242,9 +280,9 @@ impl World {
     /// A synset's frame merged with its ancestors': the nearest frame's
     /// look, settings and props; each state from the nearest frame that
     /// describes it; `never` from every frame on the chain.
-    pub fn merged<'a>(&'a self, synset: &'a str) -> Merged<'a> {
+    pub fn merged<'a>(&'a self, synset: &str) -> Merged<'a> {
         let mut m = Merged {
-            synset,
+            synset: synset.to_string(),
             ..Default::default()
         };
         for (depth, s) in wordnet::chain(synset).enumerate() {

@@ -105,6 +105,23 @@ pub struct Forbidden {
 }
 
 impl Forbidden {
+    /// Whether any of its categorical rules is on: night, black and white,
+    /// no lens talk, bad weather, no people.
+    pub fn rules(&self) -> [bool; 5] {
+        [
+            self.night,
+            self.mono,
+            self.no_camera,
+            self.bad_weather,
+            self.no_people,
+        ]
+    }
+
+    /// The idea's excluded words, as stems.
+    pub fn negated(&self) -> &[String] {
+        &self.negated
+    }
+
     pub fn for_analysis(a: &Analysis) -> Forbidden {
         let people = &terms().people;
         Forbidden {

@@ -153,8 +153,14 @@ impl Picker {
 /// passes before the writer may say it.
 pub struct Licence {
     forbid: Forbidden,
-    /// Terms, each as stemmed words.
+    /// Terms, each as base words.
     terms: Vec<Vec<String>>,
+    /// A fragment of each term every inflection contains ("smok" for
+    /// "smoke"), to skip texts that cannot match with one substring search.
+    roots: Roots,
+    /// The looks whose words this licence might object to (see
+    /// [`LookIndex`]); every other look passes without being read.
+    objections: std::cell::OnceCell<Vec<Objection>>,
 }
 
 impl Licence {
@@ -165,7 +171,7 @@ impl Licence {
         let mut raw: Vec<&str> = Vec::new();
         for e in &scene.entities {
             if let Some(c) = e.concept.as_deref() {
-                raw.extend(w.merged(c).never);
+                raw.extend(mural_knowledge::merged(c).never);
             }
             for s in &e.states {
                 if let Some(st) = w.state(s) {
@@ -243,9 +249,22 @@ impl Licence {
         });
         terms.sort();
         terms.dedup();
+        let roots: Vec<String> = terms
+            .iter()
+            .map(|t| {
+                let w = &t[0];
+                w.strip_suffix('e')
+                    .filter(|r| r.len() >= 3)
+                    .unwrap_or(w)
+                    .to_string()
+            })
+            .collect();
+        let roots = Roots::new(&roots);
         Licence {
             forbid: Forbidden::for_analysis(a),
             terms,
+            roots,
+            objections: std::cell::OnceCell::new(),
         }
     }
 
@@ -253,6 +272,9 @@ impl Licence {
     pub fn allows(&self, text: &str) -> bool {
         if !self.forbid.allows(text) {
             return false;
+        }
+        if !self.roots.may_start_a_word_of(text) {
+            return true;
         }
         let ws: Vec<String> = lower_words(text)
             .iter()
@@ -280,6 +302,32 @@ impl Licence {
         })
     }
 
+    /// What this licence holds against look `i`'s words.
+    fn objection(&self, i: usize) -> Objection {
+        let marks = self.objections.get_or_init(|| {
+            let index = look_index();
+            let mut marks = vec![Objection::None; index.facts.len()];
+            let keys = self
+                .terms
+                .iter()
+                .filter_map(|t| t.first())
+                .chain(self.forbid.negated().iter());
+            for k in keys {
+                for &j in index.postings.get(k.as_str()).into_iter().flatten() {
+                    marks[j] = Objection::Maybe;
+                }
+            }
+            let rules = self.forbid.rules();
+            for (j, f) in index.facts.iter().enumerate() {
+                if rules.iter().zip(f).any(|(r, f)| *r && *f) {
+                    marks[j] = Objection::Certain;
+                }
+            }
+            marks
+        });
+        marks.get(i).copied().unwrap_or(Objection::Maybe)
+    }
+
     /// The ruled-out terms, for lint and the LLM guard.
     pub fn terms(&self) -> impl Iterator<Item = String> + '_ {
         self.terms.iter().map(|t| t.join(" "))
@@ -289,7 +337,23 @@ impl Licence {
 /// A word's base for matching: lower case, singular, no possessive.
 fn base(w: &str) -> String {
     let w = w.trim_end_matches("'s").trim_end_matches('\'');
-    mural_knowledge::singular(w).unwrap_or_else(|| w.to_string())
+    thread_local! {
+        static MEMO: std::cell::RefCell<std::collections::HashMap<String, String>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    MEMO.with(|m| {
+        if let Some(b) = m.borrow().get(w) {
+            return b.clone();
+        }
+        let b = mural_knowledge::singular(w).unwrap_or_else(|| w.to_string());
+        let mut m = m.borrow_mut();
+        // a bounded memo: words repeat across prompts, ideas do not
+        if m.len() > 50_000 {
+            m.clear();
+        }
+        m.insert(w.to_string(), b.clone());
+        b
+    })
 }
 
 /// Whether `word` is `term` or one of its regular inflections.
@@ -305,12 +369,64 @@ fn inflects(term: &str, word: &str) -> bool {
         })
 }
 
+/// The first three letters of each ruled-out term: a term only matches a
+/// word it starts, so a text none of whose words starts like a term is
+/// allowed without reading it further.
+struct Roots {
+    keys: Vec<u32>,
+    /// A term shorter than three letters: every text is read in full.
+    short: bool,
+}
+
+impl Roots {
+    fn key(b: &[u8]) -> u32 {
+        b.iter()
+            .take(3)
+            .fold(0u32, |k, c| (k << 8) | c.to_ascii_lowercase() as u32)
+    }
+
+    fn new(roots: &[String]) -> Roots {
+        let mut keys: Vec<u32> = roots
+            .iter()
+            .filter(|r| r.len() >= 3)
+            .map(|r| Roots::key(r.as_bytes()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        Roots {
+            keys,
+            short: roots.iter().any(|r| r.len() < 3),
+        }
+    }
+
+    fn may_start_a_word_of(&self, text: &str) -> bool {
+        if self.short {
+            return true;
+        }
+        if self.keys.is_empty() {
+            return false;
+        }
+        let b = text.as_bytes();
+        (0..b.len()).any(|i| {
+            let start = b[i].is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+            // non-ASCII text is read in full
+            !b[i].is_ascii()
+                || start
+                    && i + 3 <= b.len()
+                    && self.keys.binary_search(&Roots::key(&b[i..i + 3])).is_ok()
+        })
+    }
+}
+
 /// Options for a structured prompt.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ComposeOptions<'a> {
     pub style: Option<&'a Style>,
     /// Vary a user's own prompt: keep it whole, vary only the look.
     pub vary: bool,
+    /// Only tags will be rendered (Stable Diffusion): the prose's final
+    /// polish (repeats, contradictions across sentences) can be skipped.
+    pub tags_only: bool,
 }
 
 /// Whether a conditional phrase holds at this time, weather, season, era.
@@ -476,7 +592,7 @@ fn look_phrases(e: &Entity, m: &Merged, lic: &Licence, mono: bool) -> Vec<String
         .collect();
     m.look
         .iter()
-        .filter(|p| !lower_words(p).iter().any(|x| hidden.contains(&stem(x))))
+        .filter(|p| hidden.is_empty() || !lower_words(p).iter().any(|x| hidden.contains(&stem(x))))
         .filter_map(|p| {
             if e.many() {
                 plural_phrase(p)
@@ -582,7 +698,7 @@ fn choose_framing(scene: &Scene, a: &Analysis) -> &'static FramingFrame {
     let setting = scene.setting.as_ref().and_then(|p| w.setting(&p.id));
     let scale = main
         .and_then(|e| e.concept.as_deref())
-        .and_then(|c| w.merged(c).scale);
+        .and_then(|c| mural_knowledge::merged(c).scale);
     if main.is_none_or(|e| e.in_setting) || matches!(scale, Some("huge" | "vast")) {
         if let Some(s) = setting.filter(|s| !s.indoor) {
             return get(&s.framing).unwrap_or_else(fallback);
@@ -623,7 +739,11 @@ fn scene_mood(scene: &Scene, place_mood: bool) -> Option<String> {
         }
     }
     for e in &scene.entities {
-        if let Some(m) = e.concept.as_deref().and_then(|c| w.merged(c).mood) {
+        if let Some(m) = e
+            .concept
+            .as_deref()
+            .and_then(|c| mural_knowledge::merged(c).mood)
+        {
             return Some(m.to_string());
         }
     }
@@ -644,14 +764,17 @@ fn scene_mood(scene: &Scene, place_mood: bool) -> Option<String> {
 }
 
 /// Whether a look fits the scene.
+#[allow(clippy::too_many_arguments)]
 fn look_fits(
+    index: usize,
     l: &LookFrame,
     scene: &Scene,
     setting: Option<&SettingFrame>,
     framing: &str,
     mood: Option<&str>,
-    lic: &Licence,
+    lic: Option<&Licence>,
     medium_wanted: Option<&str>,
+    scene_states: &[&str],
 ) -> bool {
     if let Some(m) = medium_wanted {
         if l.medium != m {
@@ -709,11 +832,7 @@ fn look_fits(
             return false;
         }
     }
-    let states: Vec<&str> = scene
-        .entities
-        .iter()
-        .flat_map(|e| e.states.iter().map(String::as_str))
-        .collect();
+    let states = &scene_states;
     if !l.states.is_empty() && !l.states.iter().any(|s| states.contains(&s.as_str())) {
         return false;
     }
@@ -724,13 +843,93 @@ fn look_fits(
     if mono_look && !scene.colors.is_empty() || scene.monochrome && !mono_look {
         return false;
     }
-    let k = knowledge();
-    if !k.medium(&l.medium).is_some_and(|m| m.photographic) && scene.artifact.is_none() {
-        // hand-made looks carry no lens talk (the licence checks the text)
+    // the words: only looks the licence might object to are read in full
+    let Some(lic) = lic else { return true };
+    match lic.objection(index) {
+        Objection::None => true,
+        Objection::Certain => false,
+        Objection::Maybe => [&l.lead, &l.light, &l.palette, &l.technique]
+            .iter()
+            .all(|t| t.is_empty() || lic.allows(t)),
     }
-    [&l.lead, &l.light, &l.palette, &l.technique]
-        .iter()
-        .all(|t| t.is_empty() || lic.allows(t))
+}
+
+/// What a licence holds against a look before reading it.
+#[derive(Clone, Copy, PartialEq)]
+enum Objection {
+    None,
+    /// Its words break a categorical rule (daylight at night ...).
+    Certain,
+    /// Its words might be ruled-out terms.
+    Maybe,
+}
+
+/// What each look's words could trip, found once per process, so a scene
+/// reads in full only the few looks its licence might object to.
+struct LookIndex {
+    /// Per look: daylight, color, camera, clear-sky and people words, in
+    /// the order of `Forbidden::rules`.
+    facts: Vec<[bool; 5]>,
+    /// Every form a look word could be a term for ("steaming" -> "steam",
+    /// "steaming") -> the looks that have it.
+    postings: std::collections::HashMap<String, Vec<usize>>,
+}
+
+fn look_index() -> &'static LookIndex {
+    static I: std::sync::OnceLock<LookIndex> = std::sync::OnceLock::new();
+    I.get_or_init(|| {
+        let t = terms();
+        let mut postings: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        let facts = world()
+            .looks
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let text = format!("{} {} {} {}", l.lead, l.light, l.palette, l.technique);
+                let ws = lower_words(&text);
+                let mut keys: Vec<String> = Vec::new();
+                for w in &ws {
+                    for part in std::iter::once(w.as_str()).chain(w.split('-')) {
+                        let b = base(part);
+                        keys.extend(term_forms(&b));
+                        keys.push(stem(part));
+                    }
+                }
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    postings.entry(k).or_default().push(i);
+                }
+                [
+                    t.daylight.hits(&ws),
+                    t.colors.hits(&ws),
+                    camera_count(&text, &ws) > 0,
+                    t.clear_sky.hits(&ws),
+                    t.people.hits(&ws),
+                ]
+            })
+            .collect();
+        LookIndex { facts, postings }
+    })
+}
+
+/// The terms a word could be an inflection of: itself, and itself less a
+/// regular ending ("frosty" -> "frost", "smoking" -> "smok", "smoke").
+fn term_forms(w: &str) -> Vec<String> {
+    let mut out = vec![w.to_string()];
+    for suffix in ["s", "es", "ing", "ed", "d", "y", "ey", "ly"] {
+        if let Some(r) = w.strip_suffix(suffix) {
+            if !r.is_empty() {
+                out.push(r.to_string());
+                out.push(format!("{r}e"));
+                // "running" -> "run"
+                if r.len() > 2 && r.as_bytes()[r.len() - 1] == r.as_bytes()[r.len() - 2] {
+                    out.push(r[..r.len() - 1].to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Writes the structured prompt for `scene` with `seed`.
@@ -762,20 +961,91 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         // an artist we have no frame for: most often oil on canvas
         .or(scene.artist.as_ref().map(|_| "oil"))
         .or(artifact.map(|x| x.medium.as_str()));
-    let fits = |l: &&LookFrame, medium: Option<&str>| {
-        look_fits(
-            l,
-            scene,
-            setting,
-            &framing.id,
-            implied_mood.as_deref(),
-            &lic,
-            medium,
-        )
+    let scene_states: Vec<&str> = scene
+        .entities
+        .iter()
+        .flat_map(|e| e.states.iter().map(String::as_str))
+        .collect();
+    // Which looks fit depends on a few facts of the scene (medium, place,
+    // time, weather, kind, framing, mood, states, colors), shared by many
+    // ideas: remember the structural fit per set of facts, then let this
+    // scene's licence read only the looks it might object to.
+    let facts = format!(
+        "{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{}|{}|{}",
+        wanted_medium,
+        setting.map(|s| (s.indoor, s.sky, s.daylight)),
+        scene.time,
+        scene.weather,
+        scene.is_night(),
+        scene.main().and_then(|e| e.kind.as_deref()),
+        implied_mood,
+        scene_states,
+        framing.id,
+        scene.artifact,
+        setting.is_none(),
+        scene.colors.is_empty(),
+        scene.monochrome,
+        scene.abstraction.is_some(),
+    );
+    let structural = |medium: Option<&str>| -> Vec<usize> {
+        thread_local! {
+            static MEMO: std::cell::RefCell<std::collections::HashMap<String, Vec<usize>>> =
+                Default::default();
+        }
+        let key = format!("{facts}|{medium:?}");
+        MEMO.with(|m| {
+            if let Some(v) = m.borrow().get(&key) {
+                return v.clone();
+            }
+            let v: Vec<usize> = w
+                .looks
+                .iter()
+                .enumerate()
+                .filter(|(i, l)| {
+                    look_fits(
+                        *i,
+                        l,
+                        scene,
+                        setting,
+                        &framing.id,
+                        implied_mood.as_deref(),
+                        None,
+                        medium,
+                        &scene_states,
+                    )
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let mut m = m.borrow_mut();
+            if m.len() > 20_000 {
+                m.clear();
+            }
+            m.insert(key, v.clone());
+            v
+        })
     };
-    let mut eligible: Vec<&LookFrame> = w.looks.iter().filter(|l| fits(l, wanted_medium)).collect();
+    let licensed = |ix: Vec<usize>| -> Vec<&LookFrame> {
+        ix.into_iter()
+            .map(|i| (i, &w.looks[i]))
+            .filter(|(i, l)| {
+                look_fits(
+                    *i,
+                    l,
+                    scene,
+                    setting,
+                    &framing.id,
+                    implied_mood.as_deref(),
+                    Some(&lic),
+                    None,
+                    &scene_states,
+                )
+            })
+            .map(|(_, l)| l)
+            .collect()
+    };
+    let mut eligible: Vec<&LookFrame> = licensed(structural(wanted_medium));
     if eligible.is_empty() && wanted_medium.is_none() {
-        eligible = w.looks.iter().filter(|l| fits(l, None)).collect();
+        eligible = licensed(structural(None));
     }
     let design = artifact.is_some_and(|x| x.medium != "photo");
     if design {
@@ -833,9 +1103,15 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let mut short: Vec<Sentence> = Vec::new();
     let mut tags: Vec<String> = Vec::new();
     let mut weighted: Vec<String> = Vec::new();
+    // a tag target reads no prose: its sentences need no polish
+    let tags_only = opts.tags_only;
     let say = |part: Part, text: String| Sentence {
         part,
-        text: crate::text::fix_articles(&text),
+        text: if tags_only {
+            text
+        } else {
+            crate::text::fix_articles(&text)
+        },
     };
     let idea = scene.idea.trim().trim_end_matches(['.', ',', ';', ':']);
     let opening = capitalize(idea);
@@ -850,7 +1126,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let mut tag_moment: Vec<String> = Vec::new();
     if english && !opts.vary {
         if let Some(e) = main {
-            let m = e.concept.as_deref().map(|c| w.merged(c));
+            let m = e.concept.as_deref().map(|c| mural_knowledge::merged(c));
             for (i, ps) in state_phrases(e, m.as_ref(), &lic).into_iter().enumerate() {
                 let picked = p.take(&format!("state{i}"), &ps, 2);
                 tag_moment.extend(picked.iter().filter(|x| x.split(' ').count() <= 5).cloned());
@@ -944,7 +1220,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         let face_only =
             framing.id == "headshot" && main.is_some_and(|e| e.kind.as_deref() == Some("person"));
         if let Some(e) = main.filter(|e| !e.in_setting && !face_only) {
-            if let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) {
+            if let Some(m) = e.concept.as_deref().map(|c| mural_knowledge::merged(c)) {
                 let said: Vec<String> = moment
                     .iter()
                     .flat_map(|x| lower_words(x))
@@ -1013,7 +1289,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 continue;
             }
             described.push(e.lemma.as_str());
-            let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) else {
+            let Some(m) = e.concept.as_deref().map(|c| mural_knowledge::merged(c)) else {
                 continue;
             };
             // the place itself is described by its setting, unless it has a
@@ -1121,7 +1397,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             .find(|e| e.concept.is_some())
             .filter(|_| x.framing == "centered_mark")
         {
-            let m = w.merged(client.concept.as_deref().unwrap_or_default());
+            let m = mural_knowledge::merged(client.concept.as_deref().unwrap_or_default());
             let motifs: Vec<String> = m
                 .look
                 .iter()
@@ -1197,7 +1473,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         );
         // the main subject's own props, where it usually is
         if let Some(e) = main.filter(|e| !e.in_setting) {
-            if let Some(m) = e.concept.as_deref().map(|c| w.merged(c)) {
+            if let Some(m) = e.concept.as_deref().map(|c| mural_knowledge::merged(c)) {
                 let at_home = m
                     .found_in
                     .iter()
@@ -1447,11 +1723,17 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     });
     let negative = lic.forbid.clean_negative(negative, a);
 
-    let prose = drop_repeats(&scene.idea, prose);
-    let prose = drop_repeated_phrases(&scene.idea, prose);
-    let short = drop_repeated_phrases(&scene.idea, short);
-    let prose = prune_conflicts(&scene.idea, prose);
-    let short = prune_conflicts(&scene.idea, short);
+    let (prose, short) = if opts.tags_only {
+        (prose, short)
+    } else {
+        let prose = drop_repeats(&scene.idea, prose);
+        let prose = drop_repeated_phrases(&scene.idea, prose);
+        let short = drop_repeated_phrases(&scene.idea, short);
+        (
+            prune_conflicts(&scene.idea, prose),
+            prune_conflicts(&scene.idea, short),
+        )
+    };
     let aspect_text = artifact
         .map(|x| x.aspect.as_str())
         .or(style.and_then(|s| s.aspect.as_deref()))

@@ -329,7 +329,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
         let concept = w
             .resolve(&lemma, &context)
             .or_else(|| w.resolve(&s.lemma, &context));
-        let merged = concept.map(|c| w.merged(c));
+        let merged = concept.map(|c| mural_knowledge::merged(c));
         let mut attrs = Attributes::default();
         for m in &s.attributes {
             if compound.is_some() && Some(m) == s.attributes.last() {
@@ -372,7 +372,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
             continue;
         }
         if let Some(concept) = w.resolve(source, &context).filter(|c| w.frame(c).is_some()) {
-            let merged = w.merged(concept);
+            let merged = mural_knowledge::merged(concept);
             entities.push(Entity {
                 noun: format!("{source}s"),
                 lemma: source.to_string(),
@@ -394,8 +394,13 @@ pub fn scene_from(a: &Analysis) -> Scene {
     // Names of three or four words that have a frame of their own ("the
     // Statue of Liberty"), even where a word in them named a medium.
     let mut medium_taken = false;
+    let starts = w.long_name_starts();
     let mut i = 0;
     while i < ws.len() {
+        if !starts.contains(&ws[i].lower) {
+            i += 1;
+            continue;
+        }
         let found = (3..=4).rev().find_map(|k| {
             let end = i + k;
             if end > ws.len() || quoted[i..end].iter().any(|q| *q) {
@@ -416,7 +421,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
             continue;
         };
         if !entities.iter().any(|e| e.lemma == name) {
-            let merged = w.merged(concept);
+            let merged = mural_knowledge::merged(concept);
             let media = &knowledge().media;
             medium_taken |= ws[i..end].iter().any(|x| {
                 a.medium.as_ref().is_some_and(|m| {
@@ -665,12 +670,12 @@ pub fn scene_from(a: &Analysis) -> Scene {
                 entities[b]
                     .concept
                     .as_deref()
-                    .is_some_and(|c| !w.merged(c).found_in.is_empty())
+                    .is_some_and(|c| !mural_knowledge::merged(c).found_in.is_empty())
             });
         setting = anchor
             .or(main)
             .and_then(|m| entities[m].concept.as_deref())
-            .and_then(|c| w.merged(c).found_in.first())
+            .and_then(|c| mural_knowledge::merged(c).found_in.first())
             .map(|id| Place {
                 id: id.clone(),
                 stated: false,
@@ -691,7 +696,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
         let daylight = &lex.terms.daylight;
         let night_only = entities.iter().any(|e| {
             e.concept.as_deref().is_some_and(|c| {
-                w.merged(c)
+                mural_knowledge::merged(c)
                     .never
                     .iter()
                     .any(|n| daylight.iter().any(|d| d == n))

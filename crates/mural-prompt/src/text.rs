@@ -12,40 +12,54 @@ pub struct Word<'a> {
 /// Words: runs of letters and digits, with inner apostrophes, hyphens and
 /// periods kept ("dog's", "wet-on-wet", "f/8" splits, "6.1" stays).
 pub fn words(text: &str) -> Vec<Word<'_>> {
-    let mut out = Vec::new();
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let (start, c) = chars[i];
+    let mut out = Vec::with_capacity(text.len() / 5 + 1);
+    let mut it = text.char_indices().peekable();
+    while let Some((start, c)) = it.next() {
         if !c.is_alphanumeric() {
-            i += 1;
             continue;
         }
-        let mut j = i + 1;
-        while j < chars.len() {
-            let c = chars[j].1;
+        let mut prev = c;
+        let mut end = start + c.len_utf8();
+        while let Some(&(pos, c)) = it.peek() {
             if c.is_alphanumeric() {
-                j += 1;
-            } else if matches!(c, '\'' | '\u{2019}' | '-' | '.')
-                && j + 1 < chars.len()
-                && chars[j + 1].1.is_alphanumeric()
-                && (c != '.'
-                    || (chars[j - 1].1.is_ascii_digit() && chars[j + 1].1.is_ascii_digit()))
-            {
-                j += 2;
-            } else {
-                break;
+                prev = c;
+                end = pos + c.len_utf8();
+                it.next();
+                continue;
             }
+            if matches!(c, '\'' | '\u{2019}' | '-' | '.') {
+                // a joiner counts only between two word characters (and a
+                // period only between digits: "6.1")
+                let next = text[pos + c.len_utf8()..].chars().next();
+                let joins = next.is_some_and(|n| {
+                    n.is_alphanumeric()
+                        && (c != '.' || (prev.is_ascii_digit() && n.is_ascii_digit()))
+                });
+                if joins {
+                    it.next();
+                    let (npos, n) = it.next().expect("peeked");
+                    prev = n;
+                    end = npos + n.len_utf8();
+                    continue;
+                }
+            }
+            break;
         }
-        let end = chars.get(j).map_or(text.len(), |&(p, _)| p);
         let w = &text[start..end];
+        let lower = if w
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            w.to_string()
+        } else {
+            w.to_lowercase().replace('\u{2019}', "'")
+        };
         out.push(Word {
             text: w,
-            lower: w.to_lowercase().replace('\u{2019}', "'"),
+            lower,
             start,
             end,
         });
-        i = j;
     }
     out
 }

@@ -136,8 +136,32 @@ impl BuiltinWriter {
         style: Option<&str>,
         vary: bool,
     ) -> Structured {
+        self.structure_for(scene, a, seed, style, vary, None)
+    }
+
+    /// [`BuiltinWriter::structure`] for one target: a tag target skips the
+    /// prose's final polish.
+    pub fn structure_for(
+        &self,
+        scene: &Scene,
+        a: &Analysis,
+        seed: u64,
+        style: Option<&str>,
+        vary: bool,
+        target: Option<Target>,
+    ) -> Structured {
         let style = style.and_then(|s| knowledge().style(s));
-        compose(scene, a, seed, ComposeOptions { style, vary })
+        let tags_only = target.is_some_and(|t| !t.is_prose());
+        compose(
+            scene,
+            a,
+            seed,
+            ComposeOptions {
+                style,
+                vary,
+                tags_only,
+            },
+        )
     }
 }
 
@@ -154,7 +178,14 @@ impl Writer for BuiltinWriter {
         (0..req.n)
             .map(|index| {
                 let seed = req.seed.wrapping_add(index as u64);
-                let s = self.structure(&scene, &a, seed, req.style.as_deref(), req.vary);
+                let s = self.structure_for(
+                    &scene,
+                    &a,
+                    seed,
+                    req.style.as_deref(),
+                    req.vary,
+                    Some(req.target),
+                );
                 let r = render(&s, req.target)?;
                 Ok(Written {
                     idea: idea.to_string(),
