@@ -767,3 +767,105 @@ fn language_of(ws: &[Word], quoted: &[bool]) -> Language {
         _ => Language::English,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lemmas(s: &Scene) -> Vec<&str> {
+        s.entities.iter().map(|e| e.lemma.as_str()).collect()
+    }
+
+    #[test]
+    fn nouns_become_concepts_in_their_sense() {
+        let s = scene_of("a pig in a pen");
+        let pen = s.entities.iter().find(|e| e.lemma == "pen").unwrap();
+        assert_eq!(pen.concept.as_deref(), Some("pen.n.02"), "{s:?}");
+        let s = scene_of("a heron");
+        let heron = &s.entities[0];
+        assert_eq!(heron.kind.as_deref(), Some("animal"));
+        assert!(heron.frame.is_some(), "a heron has a frame, its own or a bird's");
+    }
+
+    #[test]
+    fn counts_attributes_and_states() {
+        let s = scene_of("two old wooden boats sleeping puppies");
+        let boats = s.entities.iter().find(|e| e.lemma == "boat").unwrap();
+        assert_eq!(boats.count, Some(2));
+        assert_eq!(boats.attributes.age.as_deref(), Some("old"));
+        assert_eq!(boats.attributes.materials, ["wooden"]);
+        let s = scene_of("two puppies sleeping on a rug");
+        assert_eq!(s.entities[0].states, ["sleeping"]);
+        assert_eq!(s.entities[0].count, Some(2));
+    }
+
+    #[test]
+    fn actions_have_roles_and_relations_have_sides() {
+        let s = scene_of("a firefighter rescuing a dog");
+        let a = &s.actions[0];
+        assert_eq!(a.id, "rescue");
+        assert_eq!(s.entities[a.agent.unwrap()].lemma, "firefighter");
+        assert_eq!(s.entities[a.patient.unwrap()].lemma, "dog");
+        let s = scene_of("a red cube on top of a blue sphere");
+        let r = &s.relations[0];
+        assert_eq!(r.id, "on_top_of");
+        assert_eq!(s.entities[r.a].attributes.colors, ["red"]);
+        assert_eq!(s.entities[r.b].lemma, "sphere");
+        // "painting" before "of" is a noun, not an action
+        assert!(scene_of("an abstract painting of a fox").actions.is_empty());
+    }
+
+    #[test]
+    fn the_setting_is_precise() {
+        assert_eq!(scene_of("an anglerfish in the deep sea").setting.unwrap().id, "deep_sea");
+        assert_eq!(scene_of("raccoons inside a subway car").setting.unwrap().id, "subway_car");
+        let kitchen = scene_of("a cat in a kitchen");
+        assert_eq!(kitchen.setting.unwrap().id, "kitchen");
+        // none stated: the subject's usual place
+        let p = scene_of("a penguin").setting.unwrap();
+        assert!(!p.stated);
+        assert_eq!(p.id, "sea_ice");
+    }
+
+    #[test]
+    fn eras_from_words_decades_and_years() {
+        assert_eq!(scene_of("a train station in the 1920s").era.as_deref(), Some("1920s"));
+        let s = scene_of("a knight in 1215");
+        assert_eq!(s.year, Some(1215));
+        assert_eq!(s.era.as_deref(), Some("medieval"));
+        assert!(scene_of("a futuristic city").era.is_some());
+    }
+
+    #[test]
+    fn artifacts_abstractions_exclusions_and_language() {
+        let s = scene_of("a logo of an owl for a bookstore");
+        assert_eq!(s.artifact.as_deref(), Some("logo"));
+        assert!(s.setting.is_none(), "a logo is designed, not set in a place");
+        assert_eq!(scene_of("hope").abstraction.as_deref(), Some("hope"));
+        let s = scene_of("a beach without umbrellas");
+        assert_eq!(s.negations, ["umbrellas"]);
+        assert_eq!(scene_of("una plaza en Sevilla al atardecer").language, Language::Other("es"));
+        assert_eq!(scene_of("a plaza in Seville at sunset").language, Language::English);
+        let s = scene_of("a sign that says \"Open Late\"");
+        assert_eq!(s.quoted, ["Open Late"]);
+    }
+
+    #[test]
+    fn names_and_compounds_are_one_thing() {
+        assert_eq!(lemmas(&scene_of("The Statue of Liberty")), ["statue of liberty"]);
+        assert_eq!(lemmas(&scene_of("a snow globe")), ["snow globe"]);
+        assert!(scene_of("a snow globe").weather.is_none(), "the snow is the globe's");
+        let s = scene_of("a candle-lit dinner for two");
+        let candles = s.entities.iter().find(|e| e.lemma == "candle").unwrap();
+        assert_eq!(candles.states, ["lit"]);
+        assert_eq!(s.main().unwrap().lemma, "dinner");
+    }
+
+    #[test]
+    fn night_things_set_the_time() {
+        assert_eq!(
+            scene_of("an owl on a branch under a crescent moon").time.as_deref(),
+            Some("night")
+        );
+    }
+}
