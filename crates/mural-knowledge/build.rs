@@ -47,6 +47,26 @@ fn main() {
         blob.files.push((name, file));
     }
     let bytes = postcard::to_allocvec(&blob).expect("the world serializes");
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("world.bin");
+    let out_dir = std::env::var("OUT_DIR").unwrap();
+    let out = Path::new(&out_dir).join("world.bin");
     std::fs::write(out, bytes).expect("write world.bin");
+
+    // Line indexes of the sorted WordNet tables (little-endian u32 line
+    // starts), so a lookup binary-searches lines with no start-up scan.
+    for table in ["nouns", "plurals", "senses", "hypernyms"] {
+        let path = data.join("wordnet").join(format!("{table}.tsv"));
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut idx: Vec<u8> = Vec::new();
+        let mut start = 0usize;
+        while start < text.len() {
+            idx.extend_from_slice(&(start as u32).to_le_bytes());
+            start = match text[start..].iter().position(|&b| b == b'\n') {
+                Some(p) => start + p + 1,
+                None => text.len(),
+            };
+        }
+        std::fs::write(Path::new(&out_dir).join(format!("{table}.idx")), idx)
+            .expect("write a table index");
+    }
 }

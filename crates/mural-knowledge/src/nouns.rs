@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-static NOUNS: &str = include_str!("../data/wordnet/nouns.tsv");
-static PLURALS: &str = include_str!("../data/wordnet/plurals.tsv");
+static NOUNS: Table = table!("nouns");
+static PLURALS: Table = table!("plurals");
 
 /// What kind of thing a noun names. Every noun has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -78,57 +78,52 @@ impl Category {
     }
 }
 
-/// The start of every line of a table, found once per table (a memchr
-/// pass, well under a millisecond for all of them), so each probe of the
-/// binary search slices a line directly.
-fn line_starts(table: &'static str) -> &'static [u32] {
-    use std::sync::{Mutex, OnceLock};
-    static INDEX: OnceLock<Mutex<Vec<(usize, &'static [u32])>>> = OnceLock::new();
-    let key = table.as_ptr() as usize;
-    let index = INDEX.get_or_init(|| Mutex::new(Vec::new()));
-    let mut guard = index.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, v)) = guard.iter().find(|(k, _)| *k == key) {
-        return v;
-    }
-    let mut starts = vec![0u32];
-    starts.extend(
-        table
-            .bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i as u32 + 1)
-            .filter(|&i| (i as usize) < table.len()),
-    );
-    // one index per embedded table, for the life of the process
-    let v: &'static [u32] = Box::leak(starts.into_boxed_slice());
-    guard.push((key, v));
-    v
+/// A sorted `key<TAB>value` table and the start of each of its lines
+/// (written by build.rs), so a binary search slices lines directly.
+pub(crate) struct Table {
+    pub(crate) text: &'static str,
+    pub(crate) index: &'static [u8],
 }
 
-/// Binary search a sorted `key<TAB>value` table for `key`.
-pub(crate) fn lookup(table: &'static str, key: &str) -> Option<&'static str> {
-    let starts = line_starts(table);
-    let line = |i: usize| {
-        let s = starts[i] as usize;
-        let e = starts.get(i + 1).map_or(table.len(), |&e| e as usize - 1);
-        &table[s..e]
+macro_rules! table {
+    ($name:literal) => {
+        crate::nouns::Table {
+            text: include_str!(concat!("../data/wordnet/", $name, ".tsv")),
+            index: include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".idx")),
+        }
     };
-    let i = starts
-        .binary_search_by(|&st| {
-            let l = &table[st as usize..];
-            let k = l.split(['\t', '\n']).next().unwrap_or("");
-            k.as_bytes().cmp(key.as_bytes())
-        })
-        .ok()?;
-    let l = line(i);
-    Some(l.split_once('\t').map_or("", |(_, v)| v))
+}
+pub(crate) use table;
+
+/// Binary search a sorted `key<TAB>value` table for `key`.
+pub(crate) fn lookup(table: &Table, key: &str) -> Option<&'static str> {
+    let lines = table.index.len() / 4;
+    let start = |i: usize| {
+        let b = &table.index[i * 4..i * 4 + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+    };
+    let text = table.text;
+    let (mut lo, mut hi) = (0usize, lines);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let s = start(mid);
+        let e = if mid + 1 < lines { start(mid + 1) - 1 } else { text.len() };
+        let line = &text[s..e.max(s)];
+        let (k, v) = line.split_once('\t').unwrap_or((line, ""));
+        match k.as_bytes().cmp(key.as_bytes()) {
+            std::cmp::Ordering::Equal => return Some(v.trim_end_matches('\n')),
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+        }
+    }
+    None
 }
 
 /// A noun's entry in the WordNet table: its category, and whether it is a
 /// weak noun (used more as a verb or adjective: "red", "flying").
 pub fn wordnet_entry(lemma: &str) -> Option<(Category, bool)> {
     memo(&ENTRY, lemma, |l| {
-        let code = lookup(NOUNS, l)?.as_bytes().first().copied()?;
+        let code = lookup(&NOUNS, l)?.as_bytes().first().copied()?;
         Some((Category::from_code(code)?, code.is_ascii_uppercase()))
     })
 }
@@ -167,7 +162,7 @@ fn memo<T: Clone>(
 /// A word it does not know is most likely a new noun or a name.
 pub fn is_known_word(word: &str) -> bool {
     let lower = word.to_lowercase();
-    if lookup(NOUNS, &lower).is_some()
+    if lookup(&NOUNS, &lower).is_some()
         || crate::knowledge()
             .lexicon
             .category_overrides
@@ -193,8 +188,8 @@ pub fn is_known_word(word: &str) -> bool {
     };
     stems.into_iter().flatten().any(|s| {
         s.len() > 1
-            && (lookup(NOUNS, &s).is_some()
-                || doubled(&s).is_some_and(|d| lookup(NOUNS, &d).is_some()))
+            && (lookup(&NOUNS, &s).is_some()
+                || doubled(&s).is_some_and(|d| lookup(&NOUNS, &d).is_some()))
     })
 }
 
@@ -224,6 +219,7 @@ pub fn wordnet_plural(singular: &str) -> Option<String> {
     BY_SINGULAR
         .get_or_init(|| {
             PLURALS
+                .text
                 .lines()
                 .filter_map(|l| l.split_once('\t'))
                 .map(|(p, s)| (s, p))
@@ -231,6 +227,12 @@ pub fn wordnet_plural(singular: &str) -> Option<String> {
         })
         .get(singular)
         .map(|p| p.to_string())
+}
+
+/// The singular of an irregular plural WordNet lists ("mice" -> "mouse"),
+/// from the small table only.
+pub fn wordnet_singular_irregular(word: &str) -> Option<String> {
+    lookup(&PLURALS, word).map(str::to_string)
 }
 
 /// The singular of a plural noun, if `word` is a known plural: irregular
@@ -242,7 +244,7 @@ pub fn singular(word: &str) -> Option<String> {
 
 fn singular_of(word: &str) -> Option<String> {
     let lower = word.to_lowercase();
-    if let Some(base) = lookup(PLURALS, &lower) {
+    if let Some(base) = lookup(&PLURALS, &lower) {
         return Some(base.to_string());
     }
     let known = |s: &str| wordnet_entry(s).is_some();

@@ -1,15 +1,15 @@
 //! WordNet 3.0 senses and hypernyms, from sorted tables searched in place
 //! (`data/wordnet/senses.tsv`, `hypernyms.tsv`): no start-up cost.
 
-use crate::nouns::lookup;
+use crate::nouns::{lookup, table, Table};
 
-static SENSES: &str = include_str!("../data/wordnet/senses.tsv");
-static HYPERNYMS: &str = include_str!("../data/wordnet/hypernyms.tsv");
+static SENSES: Table = table!("senses");
+static HYPERNYMS: Table = table!("hypernyms");
 
 /// The noun senses of a lemma (lower case, singular), most frequent first:
 /// synset names such as "pen.n.01", "pen.n.02".
 pub fn senses(lemma: &str) -> impl Iterator<Item = &'static str> {
-    lookup(SENSES, lemma)
+    lookup(&SENSES, lemma)
         .into_iter()
         .flat_map(|v| v.split(',').filter(|s| !s.is_empty()))
 }
@@ -17,12 +17,12 @@ pub fn senses(lemma: &str) -> impl Iterator<Item = &'static str> {
 /// A synset's first hypernym ("heron.n.02" -> "wading_bird.n.01");
 /// `None` at the root (entity.n.01) or for an unknown synset.
 pub fn hypernym(synset: &str) -> Option<&'static str> {
-    lookup(HYPERNYMS, synset).filter(|p| !p.is_empty())
+    lookup(&HYPERNYMS, synset).filter(|p| !p.is_empty())
 }
 
 /// Whether `synset` is a noun synset mural's tables know.
 pub fn is_synset(synset: &str) -> bool {
-    lookup(HYPERNYMS, synset).is_some()
+    lookup(&HYPERNYMS, synset).is_some()
 }
 
 /// The synset and its ancestors, nearest first, ending at the root.

@@ -888,11 +888,14 @@ fn look_index() -> &'static LookIndex {
                 let text = format!("{} {} {} {}", l.lead, l.light, l.palette, l.technique);
                 let ws = lower_words(&text);
                 let mut keys: Vec<String> = Vec::new();
+                // regular endings cover plurals too ("crumbs" -> "crumb"); no
+                // table lookups, so the index costs little at start-up
                 for w in &ws {
                     for part in std::iter::once(w.as_str()).chain(w.split('-')) {
-                        let b = base(part);
-                        keys.extend(term_forms(&b));
-                        keys.push(stem(part));
+                        keys.extend(term_forms(part));
+                        if let Some(p) = mural_knowledge::wordnet_singular_irregular(part) {
+                            keys.push(p);
+                        }
                     }
                 }
                 keys.sort();
