@@ -95,7 +95,7 @@ fn frames_cover_the_nouns_of_real_ideas() {
 #[test]
 fn the_knowledge_base_is_big_enough() {
     let w = world();
-    let concepts: BTreeSet<&str> = w.concepts.iter().map(|c| c.id.as_str()).collect();
+    let concepts: BTreeSet<&str> = w.concepts().iter().map(|c| c.id.as_str()).collect();
     assert!(concepts.len() >= 2000, "{} concept frames", concepts.len());
     assert!(w.actions.len() >= 200, "{} action frames", w.actions.len());
     assert!(

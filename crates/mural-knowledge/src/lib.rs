@@ -16,9 +16,7 @@ pub mod wordnet;
 pub mod world;
 mod world_types;
 
-pub use nouns::{
-    category_of, is_known_word, singular, wordnet_plural, wordnet_singular_irregular, Category,
-};
+pub use nouns::{category_of, is_known_word, singular, wordnet_plural, Category};
 pub use types::*;
 pub use world::{merged, world, Merged, World};
 

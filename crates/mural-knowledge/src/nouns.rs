@@ -95,6 +95,17 @@ macro_rules! table {
 }
 pub(crate) use table;
 
+/// A [`Table`] that build.rs wrote to OUT_DIR.
+macro_rules! built_table {
+    ($name:literal) => {
+        crate::nouns::Table {
+            text: include_str!(concat!(env!("OUT_DIR"), "/", $name, ".tsv")),
+            index: include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".idx")),
+        }
+    };
+}
+pub(crate) use built_table;
+
 /// Binary search a sorted `key<TAB>value` table for `key`.
 pub(crate) fn lookup(table: &Table, key: &str) -> Option<&'static str> {
     let lines = table.index.len() / 4;
@@ -107,7 +118,11 @@ pub(crate) fn lookup(table: &Table, key: &str) -> Option<&'static str> {
     while lo < hi {
         let mid = (lo + hi) / 2;
         let s = start(mid);
-        let e = if mid + 1 < lines { start(mid + 1) - 1 } else { text.len() };
+        let e = if mid + 1 < lines {
+            start(mid + 1) - 1
+        } else {
+            text.len()
+        };
         let line = &text[s..e.max(s)];
         let (k, v) = line.split_once('\t').unwrap_or((line, ""));
         match k.as_bytes().cmp(key.as_bytes()) {
@@ -227,12 +242,6 @@ pub fn wordnet_plural(singular: &str) -> Option<String> {
         })
         .get(singular)
         .map(|p| p.to_string())
-}
-
-/// The singular of an irregular plural WordNet lists ("mice" -> "mouse"),
-/// from the small table only.
-pub fn wordnet_singular_irregular(word: &str) -> Option<String> {
-    lookup(&PLURALS, word).map(str::to_string)
 }
 
 /// The singular of a plural noun, if `word` is a known plural: irregular

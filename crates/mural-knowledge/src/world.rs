@@ -12,12 +12,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/world.bin"));
+static FRAMES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/frames.bin"));
+static FRAME_IDS: crate::nouns::Table = crate::nouns::built_table!("frame_ids");
+static FRAME_WORDS: crate::nouns::Table = crate::nouns::built_table!("frame_words");
 
 /// Every world table, indexed.
 #[derive(Debug)]
 pub struct World {
     pub vocab: Vocab,
-    pub concepts: Vec<ConceptFrame>,
     pub settings: Vec<SettingFrame>,
     pub states: Vec<StateFrame>,
     pub actions: Vec<ActionFrame>,
@@ -30,8 +32,10 @@ pub struct World {
     pub artists: Vec<ArtistFrame>,
     /// (file, table kind, id) of every entry, for the schema tests.
     pub sources: Vec<(String, &'static str, String)>,
-    by_synset: HashMap<String, usize>,
-    by_word: HashMap<String, Vec<usize>>,
+    /// Concept frames decoded so far (each at most once, for the life of
+    /// the process).
+    frames: std::sync::Mutex<HashMap<String, Option<&'static ConceptFrame>>>,
+    long_name_starts: std::collections::HashSet<String>,
     setting_ix: HashMap<String, usize>,
     state_ix: HashMap<String, usize>,
 }
@@ -92,7 +96,6 @@ impl World {
     fn new(blob: WorldBlob) -> World {
         let mut w = World {
             vocab: blob.vocab,
-            concepts: Vec::new(),
             settings: Vec::new(),
             states: Vec::new(),
             actions: Vec::new(),
@@ -104,8 +107,8 @@ impl World {
             framings: Vec::new(),
             artists: Vec::new(),
             sources: Vec::new(),
-            by_synset: HashMap::new(),
-            by_word: HashMap::new(),
+            frames: std::sync::Mutex::new(HashMap::new()),
+            long_name_starts: blob.long_name_starts.into_iter().collect(),
             setting_ix: HashMap::new(),
             state_ix: HashMap::new(),
         };
@@ -123,7 +126,6 @@ impl World {
             f.look.iter().for_each(|x| note("look", &x.id));
             f.framing.iter().for_each(|x| note("framing", &x.id));
             f.artist.iter().for_each(|x| note("artist", &x.id));
-            w.concepts.extend(f.concept);
             w.settings.extend(f.setting);
             w.states.extend(f.state);
             w.actions.extend(f.action);
@@ -135,11 +137,8 @@ impl World {
             w.framings.extend(f.framing);
             w.artists.extend(f.artist);
         }
-        for (i, c) in w.concepts.iter().enumerate() {
-            w.by_synset.entry(c.id.clone()).or_insert(i);
-            for word in &c.words {
-                w.by_word.entry(word.to_lowercase()).or_default().push(i);
-            }
+        for (file, id) in blob.concept_sources {
+            w.sources.push((file, "concept", id));
         }
         for (i, s) in w.settings.iter().enumerate() {
             w.setting_ix.entry(s.id.clone()).or_insert(i);
@@ -154,30 +153,39 @@ impl World {
     /// frame ("statue" for "statue of liberty"), so a scene tries long
     /// names only where one can start.
     pub fn long_name_starts(&self) -> &std::collections::HashSet<String> {
-        static S: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
-        S.get_or_init(|| {
-            let mut out = std::collections::HashSet::new();
-            for c in &self.concepts {
-                let own = c.id.split('.').next().unwrap_or("").replace('_', " ");
-                for name in std::iter::once(&own).chain(&c.words) {
-                    let ws: Vec<&str> = name.split(' ').collect();
-                    if ws.len() >= 3 {
-                        out.insert(ws[0].to_lowercase());
-                    }
-                }
-            }
-            out
-        })
+        &self.long_name_starts
     }
 
     /// Whether a frame lists `word` (lower case) among its `words`.
     pub fn names(&self, word: &str) -> bool {
-        self.by_word.contains_key(word)
+        crate::nouns::lookup(&FRAME_WORDS, word).is_some()
     }
 
-    /// The frame written for exactly this synset.
-    pub fn frame(&self, synset: &str) -> Option<&ConceptFrame> {
-        self.by_synset.get(synset).map(|&i| &self.concepts[i])
+    /// The frame written for exactly this synset, decoded on first use.
+    pub fn frame(&self, synset: &str) -> Option<&'static ConceptFrame> {
+        let mut cache = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = cache.get(synset) {
+            return *f;
+        }
+        let f = crate::nouns::lookup(&FRAME_IDS, synset).and_then(|v| {
+            let (off, len) = v.split_once(',')?;
+            let (off, len): (usize, usize) = (off.parse().ok()?, len.parse().ok()?);
+            let frame: ConceptFrame = postcard::from_bytes(FRAMES.get(off..off + len)?).ok()?;
+            // at most one per frame written, for the life of the process
+            Some(&*Box::leak(Box::new(frame)))
+        });
+        cache.insert(synset.to_string(), f);
+        f
+    }
+
+    /// Every concept frame, decoded (for checks over the whole base).
+    pub fn concepts(&self) -> Vec<&'static ConceptFrame> {
+        FRAME_IDS
+            .text
+            .lines()
+            .filter_map(|l| l.split('\t').next())
+            .filter_map(|id| self.frame(id))
+            .collect()
     }
 
     pub fn setting(&self, id: &str) -> Option<&SettingFrame> {
@@ -255,8 +263,8 @@ impl World {
     pub fn resolve<'a>(&'a self, lemma: &str, context: &[String]) -> Option<&'a str> {
         let lemma = lemma.to_lowercase();
         let mut candidates: Vec<&'a str> = Vec::new();
-        if let Some(ix) = self.by_word.get(&lemma) {
-            candidates.extend(ix.iter().map(|&i| self.concepts[i].id.as_str()));
+        if let Some(ids) = crate::nouns::lookup(&FRAME_WORDS, &lemma) {
+            candidates.extend(ids.split(',').filter(|s| !s.is_empty()));
         }
         for s in wordnet::senses(&lemma) {
             if !candidates.contains(&s) {
@@ -356,7 +364,7 @@ mod tests {
                 format!("kind root {synset}: kind {kind}"),
             );
         }
-        for c in &w.concepts {
+        for c in w.concepts() {
             let at = format!("concept {}", c.id);
             check(
                 wordnet::is_synset(&c.id),

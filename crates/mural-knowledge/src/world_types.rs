@@ -310,5 +310,10 @@ pub struct WorldFile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WorldBlob {
     pub vocab: Vocab,
+    /// Each file's tables, less its concept frames (stored apart).
     pub files: Vec<(String, WorldFile)>,
+    /// (file, synset) of every concept frame, for the schema tests.
+    pub concept_sources: Vec<(String, String)>,
+    /// First words of the frames' names of three or more words.
+    pub long_name_starts: Vec<String>,
 }

@@ -305,25 +305,24 @@ impl Licence {
     /// What this licence holds against look `i`'s words.
     fn objection(&self, i: usize) -> Objection {
         let marks = self.objections.get_or_init(|| {
-            let index = look_index();
-            let mut marks = vec![Objection::None; index.facts.len()];
-            let keys = self
-                .terms
-                .iter()
-                .filter_map(|t| t.first())
-                .chain(self.forbid.negated().iter());
-            for k in keys {
-                for &j in index.postings.get(k.as_str()).into_iter().flatten() {
-                    marks[j] = Objection::Maybe;
-                }
-            }
             let rules = self.forbid.rules();
-            for (j, f) in index.facts.iter().enumerate() {
-                if rules.iter().zip(f).any(|(r, f)| *r && *f) {
-                    marks[j] = Objection::Certain;
-                }
-            }
-            marks
+            let facts = rules.iter().any(|r| *r).then(look_facts);
+            let negated = !self.forbid.negated().is_empty();
+            look_texts()
+                .iter()
+                .enumerate()
+                .map(|(j, text)| {
+                    let certain =
+                        facts.is_some_and(|f| rules.iter().zip(&f[j]).any(|(r, f)| *r && *f));
+                    if certain {
+                        Objection::Certain
+                    } else if negated || self.roots.may_start_a_word_of(text) {
+                        Objection::Maybe
+                    } else {
+                        Objection::None
+                    }
+                })
+                .collect()
         });
         marks.get(i).copied().unwrap_or(Objection::Maybe)
     }
@@ -864,75 +863,40 @@ enum Objection {
     Maybe,
 }
 
-/// What each look's words could trip, found once per process, so a scene
-/// reads in full only the few looks its licence might object to.
-struct LookIndex {
-    /// Per look: daylight, color, camera, clear-sky and people words, in
-    /// the order of `Forbidden::rules`.
-    facts: Vec<[bool; 5]>,
-    /// Every form a look word could be a term for ("steaming" -> "steam",
-    /// "steaming") -> the looks that have it.
-    postings: std::collections::HashMap<String, Vec<usize>>,
-}
-
-fn look_index() -> &'static LookIndex {
-    static I: std::sync::OnceLock<LookIndex> = std::sync::OnceLock::new();
-    I.get_or_init(|| {
-        let t = terms();
-        let mut postings: std::collections::HashMap<String, Vec<usize>> = Default::default();
-        let facts = world()
+/// Each look's words, lower case, joined once per process.
+fn look_texts() -> &'static [String] {
+    static T: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        world()
             .looks
             .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let text = format!("{} {} {} {}", l.lead, l.light, l.palette, l.technique);
-                let ws = lower_words(&text);
-                let mut keys: Vec<String> = Vec::new();
-                // regular endings cover plurals too ("crumbs" -> "crumb"); no
-                // table lookups, so the index costs little at start-up
-                for w in &ws {
-                    for part in std::iter::once(w.as_str()).chain(w.split('-')) {
-                        keys.extend(term_forms(part));
-                        if let Some(p) = mural_knowledge::wordnet_singular_irregular(part) {
-                            keys.push(p);
-                        }
-                    }
-                }
-                keys.sort();
-                keys.dedup();
-                for k in keys {
-                    postings.entry(k).or_default().push(i);
-                }
+            .map(|l| format!("{} {} {} {}", l.lead, l.light, l.palette, l.technique).to_lowercase())
+            .collect()
+    })
+}
+
+/// What each look's words trip of `Forbidden`'s categorical rules
+/// (daylight, color, camera, clear-sky and people words, in the order of
+/// `Forbidden::rules`), found once per process and only when a scene has
+/// such a rule.
+fn look_facts() -> &'static [[bool; 5]] {
+    static F: std::sync::OnceLock<Vec<[bool; 5]>> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let t = terms();
+        look_texts()
+            .iter()
+            .map(|text| {
+                let ws = lower_words(text);
                 [
                     t.daylight.hits(&ws),
                     t.colors.hits(&ws),
-                    camera_count(&text, &ws) > 0,
+                    camera_count(text, &ws) > 0,
                     t.clear_sky.hits(&ws),
                     t.people.hits(&ws),
                 ]
             })
-            .collect();
-        LookIndex { facts, postings }
+            .collect()
     })
-}
-
-/// The terms a word could be an inflection of: itself, and itself less a
-/// regular ending ("frosty" -> "frost", "smoking" -> "smok", "smoke").
-fn term_forms(w: &str) -> Vec<String> {
-    let mut out = vec![w.to_string()];
-    for suffix in ["s", "es", "ing", "ed", "d", "y", "ey", "ly"] {
-        if let Some(r) = w.strip_suffix(suffix) {
-            if !r.is_empty() {
-                out.push(r.to_string());
-                out.push(format!("{r}e"));
-                // "running" -> "run"
-                if r.len() > 2 && r.as_bytes()[r.len() - 1] == r.as_bytes()[r.len() - 2] {
-                    out.push(r[..r.len() - 1].to_string());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Writes the structured prompt for `scene` with `seed`.
