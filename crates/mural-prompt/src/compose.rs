@@ -1532,7 +1532,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
 
     // 7. Light and mood.
     if let Some(l) = look {
-        let light = (!l.light.is_empty() && !(opts.vary && says_light(&scene.idea)))
+        let light = (!(l.light.is_empty() || opts.vary && says_light(&scene.idea)))
             .then_some(l.light.as_str());
         let hue = artist.map_or(l.palette.as_str(), |a| a.palette.as_str());
         let palette = if starts_with_article(hue) {

@@ -329,7 +329,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
         let concept = w
             .resolve(&lemma, &context)
             .or_else(|| w.resolve(&s.lemma, &context));
-        let merged = concept.map(|c| mural_knowledge::merged(c));
+        let merged = concept.map(mural_knowledge::merged);
         let mut attrs = Attributes::default();
         for m in &s.attributes {
             if compound.is_some() && Some(m) == s.attributes.last() {
