@@ -114,3 +114,65 @@ fn vary_keeps_the_users_prompt() {
         }
     }
 }
+
+#[test]
+fn variations_are_lint_clean_and_diverse() {
+    // -n 4 on 100 PartiPrompts: every prompt passes `mural lint` with no
+    // warning, and the mean pairwise word-Jaccard stays at or below 0.6
+    let ideas = parti_prompts();
+    let mut warnings = Vec::new();
+    let (mut total, mut count) = (0.0, 0);
+    for (i, idea) in ideas.iter().step_by(16).take(100).enumerate() {
+        for target in [Target::Dalle, Target::Sd, Target::Midjourney] {
+            let vs = write(idea, target, 4, 7 + i as u64);
+            let idea_warnings = mural_prompt::lint(idea, target).warnings.len();
+            for v in &vs {
+                let r = mural_prompt::lint(&v.prompt, target);
+                if r.warnings.len() > idea_warnings {
+                    warnings.push(format!(
+                        "[{target}] {idea:?}: {:?}\n    {}",
+                        r.warnings, v.prompt
+                    ));
+                }
+            }
+            if target == Target::Dalle {
+                let mut sum = 0.0;
+                for a in 0..4 {
+                    for b in a + 1..4 {
+                        sum += jaccard(&vs[a].prompt, &vs[b].prompt);
+                    }
+                }
+                total += sum / 6.0;
+                count += 1;
+            }
+        }
+    }
+    let mean = total / count as f64;
+    eprintln!(
+        "{count} ideas: mean pairwise Jaccard {mean:.3}; {} lint warnings",
+        warnings.len()
+    );
+    assert!(warnings.is_empty(), "{}", warnings.join("\n"));
+    assert!(mean <= 0.6, "mean pairwise Jaccard {mean:.3} > 0.6");
+}
+
+#[test]
+fn lint_flags_the_contradictions_the_old_writer_made() {
+    // quoted in the issue that replaced the slot-filling writer
+    let cases = [
+        "A charcoal drawing of an old man, in cinematic teal shadows and warm orange highlights, shot on a 28mm lens at f/11.",
+        "A watercolor heron in a marsh, lit by a crisp rim light separating the subject from a dark background, shot on an 85mm lens.",
+        "A moonlit beach at midnight under a full moon, bathed in golden-hour sunlight.",
+        "An anglerfish in the deep sea, with surface waves crashing and gulls overhead.",
+        "Two puppies sleeping on a rug, alert and playful, bold and adventurous.",
+        "A logo of an owl for a bookstore, with bold typography and legible lettering.",
+    ];
+    for c in cases {
+        let r = mural_prompt::lint(c, Target::Dalle);
+        assert!(
+            r.warnings.iter().any(|w| w.code == "contradiction"),
+            "{c}: {:?}",
+            r.warnings
+        );
+    }
+}

@@ -330,7 +330,11 @@ pub fn analyze(idea: &str) -> Analysis {
                     .contains(&next.lower.as_str());
             !depiction && matches!(category_of(&next.lower), Some((_, false)))
         });
-        if n > 0 && !describes_thing {
+        // a black-and-white picture is asked for up front, not in a later
+        // sentence describing something in it ("a newspaper with
+        // black-and-white photographs")
+        let first_sentence_end = idea.find(". ").unwrap_or(idea.len());
+        if n > 0 && !describes_thing && ws[i].start < first_sentence_end {
             a.monochrome = true;
             role[i..i + n].iter_mut().for_each(|r| *r = Role::Consumed);
         }

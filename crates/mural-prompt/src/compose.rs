@@ -161,6 +161,10 @@ pub struct Licence {
     /// The looks whose words this licence might object to (see
     /// [`LookIndex`]); every other look passes without being read.
     objections: std::cell::OnceCell<Vec<Objection>>,
+    /// Set once the look is chosen: a black-and-white look names no
+    /// colors, and a hand-made one no lenses ("sunglasses with dark lenses"
+    /// would read as camera talk).
+    look_rules: std::cell::Cell<(bool, bool)>,
 }
 
 impl Licence {
@@ -265,6 +269,7 @@ impl Licence {
             terms,
             roots,
             objections: std::cell::OnceCell::new(),
+            look_rules: std::cell::Cell::new((false, false)),
         }
     }
 
@@ -272,6 +277,13 @@ impl Licence {
     pub fn allows(&self, text: &str) -> bool {
         if !self.forbid.allows(text) {
             return false;
+        }
+        let (mono, no_lens) = self.look_rules.get();
+        if mono || no_lens {
+            let ws = lower_words(text);
+            if mono && terms().colors.hits(&ws) || no_lens && camera_count(text, &ws) > 0 {
+                return false;
+            }
         }
         if !self.roots.may_start_a_word_of(text) {
             return true;
@@ -334,7 +346,7 @@ impl Licence {
 }
 
 /// A word's base for matching: lower case, singular, no possessive.
-fn base(w: &str) -> String {
+pub(crate) fn base(w: &str) -> String {
     let w = w.trim_end_matches("'s").trim_end_matches('\'');
     thread_local! {
         static MEMO: std::cell::RefCell<std::collections::HashMap<String, String>> =
@@ -356,7 +368,7 @@ fn base(w: &str) -> String {
 }
 
 /// Whether `word` is `term` or one of its regular inflections.
-fn inflects(term: &str, word: &str) -> bool {
+pub(crate) fn inflects(term: &str, word: &str) -> bool {
     word == term
         || word.strip_prefix(term).is_some_and(|rest| {
             matches!(rest, "s" | "es" | "ing" | "ed" | "d" | "y" | "ey" | "ly")
@@ -1043,6 +1055,11 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let non_photo_idea = a.non_photographic();
     let photographic = medium.is_some_and(|m| m.photographic) && !non_photo_idea;
     let graphic = medium.is_some_and(|m| m.graphic) || design;
+    // from here on, every phrase also fits the look
+    lic.look_rules.set((
+        !scene.monochrome && look.is_some_and(|l| l.color == Some(false)),
+        !photographic,
+    ));
 
     // The time the scene is set at: the idea's, or the look's when the
     // look names exactly one and the place shows the sky.
@@ -1644,6 +1661,11 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     // tags are short: no leading article, no inner commas
     let mut tags: Vec<String> = tags
         .into_iter()
+        .filter(|t| {
+            let (mono, no_lens) = lic.look_rules.get();
+            let ws = lower_words(t);
+            !(mono && terms().colors.hits(&ws) || no_lens && camera_count(t, &ws) > 0)
+        })
         .map(|t| {
             let t = t
                 .strip_prefix("a ")

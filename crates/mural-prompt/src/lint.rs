@@ -218,17 +218,33 @@ fn contradictions(text: &str, out: &mut Vec<Warning>) {
 /// states, era and kind of artifact rule out, and lens talk for a medium
 /// made by hand.
 fn knowledge_conflicts(text: &str, out: &mut Vec<Warning>) {
-    // The scene is what the first sentence says (the subject, its setting
-    // and state); the rest of the prompt is held to it.
+    // The scene is what the prompt opens with (the subject, its setting
+    // and state, up to the first comma or period); the rest of the prompt
+    // is held to it.
     let first = first_sentence(text);
+    let first = first.split(',').next().unwrap_or(first);
     let a = analyze(first);
     let scene = crate::scene::scene_from(&a);
     let words = lower_words(text);
-    let stems: Vec<String> = words.iter().map(|x| stem(x)).collect();
     let world = mural_knowledge::world();
+    // the writer's own matching: a term and its inflections ("steam",
+    // "steaming"), not every word sharing a stem ("landed", "landing gear")
+    let bases: Vec<String> = words.iter().map(|x| crate::compose::base(x)).collect();
     let has = |term: &str| {
-        let t: Vec<String> = lower_words(term).iter().map(|x| stem(x)).collect();
-        !t.is_empty() && stems.windows(t.len()).any(|win| win == t.as_slice())
+        let t: Vec<String> = lower_words(term)
+            .iter()
+            .map(|x| crate::compose::base(x))
+            .collect();
+        !t.is_empty()
+            && bases.windows(t.len()).any(|win| {
+                win.iter().zip(&t).enumerate().all(|(i, (w, x))| {
+                    if i + 1 == t.len() {
+                        crate::compose::inflects(x, w)
+                    } else {
+                        w == x
+                    }
+                })
+            })
     };
     let mut found: Vec<(String, String)> = Vec::new();
     if let Some(p) = scene.setting.as_ref().filter(|p| p.stated) {
