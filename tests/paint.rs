@@ -444,3 +444,25 @@ fn rusqlite_free_bump(db: &Path) -> bool {
     bytes[60..64].copy_from_slice(&999u32.to_be_bytes());
     std::fs::write(db, bytes).is_ok()
 }
+
+#[test]
+fn imagine_paints_at_the_writers_aspect_when_no_size_is_given() {
+    // a headshot is tall, a chase wide, a logo square
+    let dir = TempDir::new("imagine-aspect");
+    for (idea, want) in [
+        ("a headshot of a man with a gray beard", "portrait"),
+        ("a fox chasing a rabbit across a meadow", "landscape"),
+        ("a logo of an owl for a bookstore", "square"),
+    ] {
+        let r = mural(&dir, &["imagine", idea, "--seed", "3", "--json"]).run();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let l = &json_lines(&r.stdout)[0];
+        let (w, h) = (l["width"].as_u64().unwrap(), l["height"].as_u64().unwrap());
+        let ok = match want {
+            "portrait" => h > w,
+            "landscape" => w > h,
+            _ => w == h,
+        };
+        assert!(ok, "{idea}: {w}x{h}, wanted {want}");
+    }
+}

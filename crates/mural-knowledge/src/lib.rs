@@ -20,6 +20,32 @@ pub use nouns::{category_of, is_known_word, singular, wordnet_plural, Category};
 pub use types::*;
 pub use world::{merged, world, Merged, World};
 
+/// FNV-1a as a `Hasher`: the per-thread memos hash short words millions of
+/// times, where SipHash's protection against hostile keys buys nothing.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf29ce484222325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A `HashMap` hashed with [`Fnv`].
+pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 use std::sync::OnceLock;
 
 /// Every knowledge table, parsed.

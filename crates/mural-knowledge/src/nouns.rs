@@ -143,7 +143,7 @@ pub fn wordnet_entry(lemma: &str) -> Option<(Category, bool)> {
     })
 }
 
-type Memo<T> = std::cell::RefCell<std::collections::HashMap<String, T>>;
+type Memo<T> = std::cell::RefCell<crate::FastMap<String, T>>;
 
 thread_local! {
     static ENTRY: Memo<Option<(Category, bool)>> = Default::default();

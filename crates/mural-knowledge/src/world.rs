@@ -58,8 +58,8 @@ pub fn world() -> &'static World {
 /// again and again). The memo holds at most one entry per synset.
 pub fn merged(synset: &str) -> Merged<'static> {
     thread_local! {
-        static MEMO: std::cell::RefCell<HashMap<String, Merged<'static>>> =
-            std::cell::RefCell::new(HashMap::new());
+        static MEMO: std::cell::RefCell<crate::FastMap<String, Merged<'static>>> =
+            Default::default();
     }
     MEMO.with(|m| {
         if let Some(x) = m.borrow().get(synset) {

@@ -165,6 +165,8 @@ pub struct Licence {
     /// colors, and a hand-made one no lenses ("sunglasses with dark lenses"
     /// would read as camera talk).
     look_rules: std::cell::Cell<(bool, bool)>,
+    /// Term indexes by the first three letters of their first word.
+    by_key: std::cell::OnceCell<mural_knowledge::FastMap<u32, Vec<usize>>>,
 }
 
 impl Licence {
@@ -270,6 +272,7 @@ impl Licence {
             roots,
             objections: std::cell::OnceCell::new(),
             look_rules: std::cell::Cell::new((false, false)),
+            by_key: std::cell::OnceCell::new(),
         }
     }
 
@@ -279,7 +282,11 @@ impl Licence {
             return false;
         }
         let (mono, no_lens) = self.look_rules.get();
-        if mono || no_lens {
+        let (colors, camera) = look_rule_roots();
+        let suspect = mono && colors.may_start_a_word_of(text)
+            || no_lens
+                && (camera.may_start_a_word_of(text) || text.contains("mm") || text.contains("f/"));
+        if suspect {
             let ws = lower_words(text);
             if mono && terms().colors.hits(&ws) || no_lens && camera_count(text, &ws) > 0 {
                 return false;
@@ -301,16 +308,42 @@ impl Licence {
         // a term matches its own inflections ("steam": "steaming", "frost":
         // "frosty"), never a different word that shares a stem ("frosting"
         // does not rule out "frosted")
-        !self.terms.iter().any(|t| {
-            ws.windows(t.len()).any(|win| {
-                win.iter().zip(t).enumerate().all(|(i, (w, x))| {
-                    if i + 1 == t.len() {
-                        inflects(x, w)
-                    } else {
-                        w == x
-                    }
-                })
-            })
+        // only the terms that start like one of the text's words are tried
+        let by_key = self.by_key.get_or_init(|| {
+            let mut m: mural_knowledge::FastMap<u32, Vec<usize>> = Default::default();
+            for (i, t) in self.terms.iter().enumerate() {
+                if let Some(f) = t.first() {
+                    m.entry(Roots::key(f.as_bytes())).or_default().push(i);
+                }
+            }
+            m
+        });
+        let matches_at = |t: &[String], at: usize| {
+            at + t.len() <= ws.len()
+                && ws[at..at + t.len()]
+                    .iter()
+                    .zip(t)
+                    .enumerate()
+                    .all(|(i, (w, x))| {
+                        if i + 1 == t.len() {
+                            inflects(x, w)
+                        } else {
+                            w == x
+                        }
+                    })
+        };
+        let short: Vec<usize> = self
+            .terms
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.first().is_some_and(|f| f.len() < 3))
+            .map(|(i, _)| i)
+            .collect();
+        !ws.iter().enumerate().any(|(at, w)| {
+            let keyed = by_key.get(&Roots::key(w.as_bytes())).into_iter().flatten();
+            keyed
+                .chain(short.iter())
+                .any(|&i| matches_at(&self.terms[i], at))
         })
     }
 
@@ -319,16 +352,47 @@ impl Licence {
         let marks = self.objections.get_or_init(|| {
             let rules = self.forbid.rules();
             let facts = rules.iter().any(|r| *r).then(look_facts);
-            let negated = !self.forbid.negated().is_empty();
-            look_texts()
+            // the looks with a word that is a form of a ruled-out term: a
+            // one-word term rules the look out; a longer one needs a reading
+            let mut maybe = vec![false; look_texts().len()];
+            let mut out = vec![false; look_texts().len()];
+            let words = look_words();
+            let firsts = self
+                .terms
                 .iter()
-                .enumerate()
-                .map(|(j, text)| {
+                .filter_map(|t| t.first().map(|f| (f, t.len() == 1)))
+                .chain(self.forbid.negated().iter().map(|n| (n, false)));
+            for (t, single) in firsts {
+                if t.len() < 3 {
+                    maybe.iter_mut().for_each(|m| *m = true);
+                    break;
+                }
+                for &(j, w) in words.get(&Roots::key(t.as_bytes())).into_iter().flatten() {
+                    if out[j] {
+                        continue;
+                    }
+                    if inflects(t, w) || inflects(t, &base(w)) {
+                        if single {
+                            out[j] = true;
+                        } else {
+                            maybe[j] = true;
+                        }
+                    } else if !single && !maybe[j] {
+                        // an excluded word matches by stem ("cars", "car")
+                        maybe[j] = w.starts_with(t.as_str());
+                    }
+                }
+            }
+            for (m, o) in maybe.iter_mut().zip(&out) {
+                *m = *m || *o;
+            }
+            (0..maybe.len())
+                .map(|j| {
                     let certain =
                         facts.is_some_and(|f| rules.iter().zip(&f[j]).any(|(r, f)| *r && *f));
-                    if certain {
+                    if certain || out[j] {
                         Objection::Certain
-                    } else if negated || self.roots.may_start_a_word_of(text) {
+                    } else if maybe[j] {
                         Objection::Maybe
                     } else {
                         Objection::None
@@ -349,8 +413,8 @@ impl Licence {
 pub(crate) fn base(w: &str) -> String {
     let w = w.trim_end_matches("'s").trim_end_matches('\'');
     thread_local! {
-        static MEMO: std::cell::RefCell<std::collections::HashMap<String, String>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+        static MEMO: std::cell::RefCell<mural_knowledge::FastMap<String, String>> =
+            Default::default();
     }
     MEMO.with(|m| {
         if let Some(b) = m.borrow().get(w) {
@@ -378,6 +442,24 @@ pub(crate) fn inflects(term: &str, word: &str) -> bool {
             word.strip_prefix(t)
                 .is_some_and(|r| matches!(r, "ing" | "ed" | "y"))
         })
+}
+
+/// Word-start keys of the color and camera vocabularies, so the look's
+/// rules read a phrase in full only when it might name one.
+fn look_rule_roots() -> &'static (Roots, Roots) {
+    static R: std::sync::OnceLock<(Roots, Roots)> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        let t = &knowledge().lexicon.terms;
+        // two-letter terms ("f/") are caught by the substring checks
+        let long = |v: &Vec<String>| -> Vec<String> {
+            v.iter()
+                .map(|c| c.to_lowercase())
+                .filter(|c| c.len() >= 3)
+                .collect()
+        };
+        let (colors, camera) = (long(&t.colors), long(&t.camera));
+        (Roots::new(&colors), Roots::new(&camera))
+    })
 }
 
 /// The first three letters of each ruled-out term: a term only matches a
@@ -549,23 +631,16 @@ fn plural_phrase(p: &str) -> Option<String> {
     let Some(rest) = rest else {
         return Some(p.to_string());
     };
+    // an -ing word may lead ("curling ribbon string"), not follow the noun
+    // ("a body tapering to a knot")
+    const JOINERS: &[&str] = &[
+        "of", "with", "to", "on", "in", "at", "and", "or", "from", "over", "under", "that",
+    ];
     let plain = !rest.contains(',')
-        && rest.split(' ').all(|w| {
-            !matches!(
-                w,
-                "of" | "with"
-                    | "to"
-                    | "on"
-                    | "in"
-                    | "at"
-                    | "and"
-                    | "or"
-                    | "from"
-                    | "over"
-                    | "under"
-                    | "that"
-            ) && !w.ends_with("ing")
-        });
+        && rest
+            .split(' ')
+            .enumerate()
+            .all(|(i, w)| !JOINERS.contains(&w) && (i == 0 || !w.ends_with("ing")));
     if !plain {
         return None;
     }
@@ -786,6 +861,7 @@ fn look_fits(
     lic: Option<&Licence>,
     medium_wanted: Option<&str>,
     scene_states: &[&str],
+    scene_facts: (bool, Option<&str>),
 ) -> bool {
     if let Some(m) = medium_wanted {
         if l.medium != m {
@@ -799,7 +875,7 @@ fn look_fits(
         (Some(_), None) => return false,
         _ => {}
     }
-    let night = scene.is_night();
+    let (night, kind) = scene_facts;
     let time = scene.time.as_deref();
     if l.night && time.is_some() && !night || l.day && night {
         return false;
@@ -828,7 +904,6 @@ fn look_fits(
     {
         return false;
     }
-    let kind = scene.main().and_then(|e| e.kind.as_deref());
     if !l.kinds.is_empty() && !kind.is_some_and(|k| l.kinds.iter().any(|x| x == k)) {
         return false;
     }
@@ -887,6 +962,27 @@ fn look_texts() -> &'static [String] {
     })
 }
 
+/// Every word of every look, by its first three letters: (look, word).
+/// Built once per process without allocating a string per word.
+fn look_words() -> &'static std::collections::HashMap<u32, Vec<(usize, &'static str)>> {
+    type Words = std::collections::HashMap<u32, Vec<(usize, &'static str)>>;
+    static W: std::sync::OnceLock<Words> = std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let mut map: Words = Default::default();
+        for (i, text) in look_texts().iter().enumerate() {
+            for w in text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() >= 3)
+            {
+                map.entry(Roots::key(w.as_bytes()))
+                    .or_default()
+                    .push((i, w));
+            }
+        }
+        map
+    })
+}
+
 /// What each look's words trip of `Forbidden`'s categorical rules
 /// (daylight, color, camera, clear-sky and people words, in the order of
 /// `Forbidden::rules`), found once per process and only when a scene has
@@ -940,6 +1036,11 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         // an artist we have no frame for: most often oil on canvas
         .or(scene.artist.as_ref().map(|_| "oil"))
         .or(artifact.map(|x| x.medium.as_str()));
+    // facts every look is held to, found once: night, and the subject's kind
+    let scene_facts = (
+        scene.is_night(),
+        scene.main().and_then(|e| e.kind.as_deref()),
+    );
     let scene_states: Vec<&str> = scene
         .entities
         .iter()
@@ -968,7 +1069,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     );
     let structural = |medium: Option<&str>| -> Vec<usize> {
         thread_local! {
-            static MEMO: std::cell::RefCell<std::collections::HashMap<String, Vec<usize>>> =
+            static MEMO: std::cell::RefCell<mural_knowledge::FastMap<String, Vec<usize>>> =
                 Default::default();
         }
         let key = format!("{facts}|{medium:?}");
@@ -991,6 +1092,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                         None,
                         medium,
                         &scene_states,
+                        scene_facts,
                     )
                 })
                 .map(|(i, _)| i)
@@ -1017,6 +1119,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                     Some(&lic),
                     None,
                     &scene_states,
+                    scene_facts,
                 )
             })
             .map(|(_, l)| l)
@@ -1285,8 +1388,9 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             if artifact.is_some() && e.kind.as_deref() == Some("building") {
                 continue;
             }
+            // the most telling feature of each other thing
             let ph = look_phrases(e, &m, &lic, scene.monochrome);
-            if let Some(x) = p.pick(&format!("other{i}"), &ph.iter().collect::<Vec<_>>()) {
+            if let Some(x) = ph.first() {
                 let verb = if e.many() { "have" } else { "has" };
                 prose.push(say(
                     Part::Others,
@@ -1423,8 +1527,9 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
         };
         // the place's own details, the most telling first; its parent's
         // only when it has few
-        let mut details = fitting(s);
-        if details.len() < 3 {
+        // (a tag target reads only the setting's tags)
+        let mut details = if tags_only { Vec::new() } else { fitting(s) };
+        if !tags_only && details.len() < 3 {
             if let Some(parent) = w.setting_chain(&s.id).get(1) {
                 details.extend(fitting(parent));
             }
@@ -1456,7 +1561,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             ),
         );
         // the main subject's own props, where it usually is
-        if let Some(e) = main.filter(|e| !e.in_setting) {
+        if let Some(e) = main.filter(|e| !e.in_setting && !tags_only) {
             if let Some(m) = e.concept.as_deref().map(|c| mural_knowledge::merged(c)) {
                 let at_home = m
                     .found_in
@@ -1529,7 +1634,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     if let Some(t) = time
         .as_deref()
         .and_then(|t| k.time(t))
-        .filter(|_| english && sky && !opts.vary)
+        .filter(|_| english && sky && !opts.vary && !tags_only)
     {
         let mut d: Vec<&String> = t.horizon_details.iter().filter(|x| lic.allows(x)).collect();
         let extra: Vec<&String> = t.details.iter().filter(|x| lic.allows(x)).collect();
@@ -1593,7 +1698,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     // 9. Medium and technique.
     if let Some(l) = look {
         let mut technique = l.technique.clone();
-        if photographic && !opts.vary {
+        if photographic && !opts.vary && !tags_only {
             let lenses: Vec<&String> = framing.lenses.iter().filter(|x| lic.allows(x)).collect();
             if let Some(lens) = p.pick("lens", &lenses) {
                 if camera_count(&technique, &lower_words(&technique)) == 0 {

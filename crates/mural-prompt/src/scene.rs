@@ -162,6 +162,13 @@ impl Scene {
 
     pub fn main_index(&self) -> Option<usize> {
         let concrete = |e: &Entity| e.kind.as_deref().is_some_and(|k| k != "abstract");
+        // the idea opens with a place that is a thing of its own ("a ruined
+        // castle covered in ivy"): that place is what the idea is about
+        if let Some(first) = self.entities.first() {
+            if first.in_setting && !first.states.is_empty() && first.frame.is_some() {
+                return Some(0);
+            }
+        }
         self.entities
             .iter()
             .position(|e| !e.in_setting && concrete(e))
