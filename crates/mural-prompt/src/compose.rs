@@ -929,6 +929,7 @@ fn look_fits(
     if mono_look && !scene.colors.is_empty() || scene.monochrome && !mono_look {
         return false;
     }
+
     // the words: only looks the licence might object to are read in full
     let Some(lic) = lic else { return true };
     match lic.objection(index) {
@@ -980,6 +981,32 @@ fn look_words() -> &'static std::collections::HashMap<u32, Vec<(usize, &'static 
             }
         }
         map
+    })
+}
+
+/// The color words each look's palette names, found once per process.
+fn look_palette_colors() -> &'static [Vec<String>] {
+    static C: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let k = knowledge();
+        world()
+            .looks
+            .iter()
+            .map(|l| {
+                lower_words(&l.palette)
+                    .into_iter()
+                    .map(|w| {
+                        let b = w.strip_suffix('s').unwrap_or(&w);
+                        if k.lexicon.terms.colors.iter().any(|c| c == b) {
+                            b.to_string()
+                        } else {
+                            w
+                        }
+                    })
+                    .filter(|w| k.lexicon.terms.colors.contains(w))
+                    .collect()
+            })
+            .collect()
     })
 }
 
@@ -1128,6 +1155,26 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let mut eligible: Vec<&LookFrame> = licensed(structural(wanted_medium));
     if eligible.is_empty() && wanted_medium.is_none() {
         eligible = licensed(structural(None));
+    }
+    // colors the idea names lead: prefer looks whose palette names no
+    // other colors (when enough of them fit to vary among)
+    if !scene.colors.is_empty() {
+        let palettes = look_palette_colors();
+        let index_of = |l: &LookFrame| w.looks.iter().position(|x| std::ptr::eq(x, l));
+        let calm: Vec<&LookFrame> = eligible
+            .iter()
+            .copied()
+            .filter(|l| {
+                index_of(l).is_some_and(|i| {
+                    palettes[i]
+                        .iter()
+                        .all(|c| scene.colors.iter().any(|x| x == c))
+                })
+            })
+            .collect();
+        if calm.len() >= 8 {
+            eligible = calm;
+        }
     }
     let design = artifact.is_some_and(|x| x.medium != "photo");
     if design {
