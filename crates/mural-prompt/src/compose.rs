@@ -930,8 +930,12 @@ fn look_fits(
         return false;
     }
 
-    // the words: only looks the licence might object to are read in full
-    let Some(lic) = lic else { return true };
+    lic.is_none_or(|lic| look_is_licensed(index, l, lic))
+}
+
+/// Whether the licence lets the look's words through: only looks it might
+/// object to are read in full.
+fn look_is_licensed(index: usize, l: &LookFrame, lic: &Licence) -> bool {
     match lic.objection(index) {
         Objection::None => true,
         Objection::Certain => false,
@@ -1135,20 +1139,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let licensed = |ix: Vec<usize>| -> Vec<&LookFrame> {
         ix.into_iter()
             .map(|i| (i, &w.looks[i]))
-            .filter(|(i, l)| {
-                look_fits(
-                    *i,
-                    l,
-                    scene,
-                    setting,
-                    &framing.id,
-                    implied_mood.as_deref(),
-                    Some(&lic),
-                    None,
-                    &scene_states,
-                    scene_facts,
-                )
-            })
+            .filter(|(i, l)| look_is_licensed(*i, l, &lic))
             .map(|(_, l)| l)
             .collect()
     };
