@@ -372,4 +372,34 @@ mod tests {
             assert_eq!(w.params["size"], "1024x1792", "{}", w.prompt);
         }
     }
+
+    #[test]
+    fn framing_follows_what_must_be_seen() {
+        let size = |idea: &str| write(idea, Target::Dalle, 1, 1)[0].params["size"].clone();
+        assert_eq!(size("a login screen for a phone app"), "1024x1792");
+        assert_eq!(size("a fox chasing a rabbit across a meadow"), "1792x1024");
+        assert_eq!(size("a logo of an owl for a bookstore"), "1024x1024");
+    }
+
+    #[test]
+    fn each_target_gets_its_craft() {
+        // Midjourney: the excluded thing leaves the text for --no
+        let mj = &write("a beach without umbrellas", Target::Midjourney, 1, 2)[0].prompt;
+        let (text, params) = mj.split_once(" --").unwrap();
+        assert!(!text.contains("umbrella"), "{mj}");
+        assert!(params.contains("no umbrellas"), "{mj}");
+        // Stable Diffusion: the relation survives as a tag, the count is weighted
+        let sd = &write("a red cube on top of a blue sphere", Target::Sd, 1, 2)[0];
+        assert!(
+            sd.prompt.contains("cube on top of blue sphere")
+                || sd.prompt.contains("red cube on top of blue sphere"),
+            "{}",
+            sd.prompt
+        );
+        let sd = &write("seven candles on a table", Target::Sd, 1, 2)[0].prompt;
+        assert!(sd.contains("(seven candles:1.2)"), "{sd}");
+        // no "masterpiece" on a photograph
+        let photo = &write("a DSLR photo of a fox", Target::Sd, 1, 2)[0].prompt;
+        assert!(!photo.contains("masterpiece"), "{photo}");
+    }
 }
