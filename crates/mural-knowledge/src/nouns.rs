@@ -143,7 +143,7 @@ pub fn wordnet_entry(lemma: &str) -> Option<(Category, bool)> {
     })
 }
 
-type Memo<T> = std::cell::RefCell<crate::FastMap<String, T>>;
+pub(crate) type Memo<T> = std::cell::RefCell<crate::FastMap<String, T>>;
 
 thread_local! {
     static ENTRY: Memo<Option<(Category, bool)>> = Default::default();
@@ -153,7 +153,7 @@ thread_local! {
 /// A per-thread memo of a table lookup: ideas reuse the same few thousand
 /// words, and a binary search over megabytes is the costliest step of
 /// reading one. Bounded: cleared when it grows past 100,000 words.
-fn memo<T: Clone>(
+pub(crate) fn memo<T: Clone>(
     cell: &'static std::thread::LocalKey<Memo<T>>,
     key: &str,
     f: impl FnOnce(&str) -> T,

@@ -58,17 +58,9 @@ pub fn world() -> &'static World {
 /// again and again). The memo holds at most one entry per synset.
 pub fn merged(synset: &str) -> Merged<'static> {
     thread_local! {
-        static MEMO: std::cell::RefCell<crate::FastMap<String, Merged<'static>>> =
-            Default::default();
+        static MERGED: crate::nouns::Memo<Merged<'static>> = Default::default();
     }
-    MEMO.with(|m| {
-        if let Some(x) = m.borrow().get(synset) {
-            return x.clone();
-        }
-        let x = world().merged(synset);
-        m.borrow_mut().insert(synset.to_string(), x.clone());
-        x
-    })
+    crate::nouns::memo(&MERGED, synset, |s| world().merged(s))
 }
 
 /// A concept's frame with what it inherits from its ancestors' frames.
