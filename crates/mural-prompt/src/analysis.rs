@@ -131,6 +131,15 @@ pub fn quoted_spans(idea: &str) -> Vec<(usize, usize, String)> {
     out
 }
 
+/// A phrase table of named entries (anything with an `id` and the `words`
+/// naming it: media, times, settings, actions ...).
+macro_rules! named_phrases {
+    ($items:expr) => {
+        crate::analysis::Phrases::new($items.iter().map(|x| (x.id.as_str(), x.words.as_slice())))
+    };
+}
+pub(crate) use named_phrases;
+
 /// A phrase table indexed by first word: matching is a hash lookup, not a scan.
 pub(crate) struct Phrases {
     by_first: HashMap<String, Vec<(Vec<String>, String)>>,
@@ -199,25 +208,13 @@ fn tables() -> &'static Tables {
         let k = knowledge();
         let t = &k.lexicon.terms;
         Tables {
-            media: Phrases::new(k.media.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
-            compositions: Phrases::new(
-                k.compositions
-                    .iter()
-                    .map(|m| (m.id.as_str(), m.words.as_slice())),
-            ),
-            times: Phrases::new(k.times.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
-            weathers: Phrases::new(
-                k.weathers
-                    .iter()
-                    .map(|m| (m.id.as_str(), m.words.as_slice())),
-            ),
-            seasons: Phrases::new(
-                k.seasons
-                    .iter()
-                    .map(|m| (m.id.as_str(), m.words.as_slice())),
-            ),
-            moods: Phrases::new(k.moods.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
-            scenes: Phrases::new(k.scenes.iter().map(|m| (m.id.as_str(), m.words.as_slice()))),
+            media: named_phrases!(k.media),
+            compositions: named_phrases!(k.compositions),
+            times: named_phrases!(k.times),
+            weathers: named_phrases!(k.weathers),
+            seasons: named_phrases!(k.seasons),
+            moods: named_phrases!(k.moods),
+            scenes: named_phrases!(k.scenes),
             style_of: Phrases::plain(&t.style_of),
             monochrome: Phrases::plain(&t.monochrome),
             negations: Phrases::plain(&t.negations),

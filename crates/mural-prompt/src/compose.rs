@@ -402,11 +402,6 @@ impl Licence {
         });
         marks.get(i).copied().unwrap_or(Objection::Maybe)
     }
-
-    /// The ruled-out terms, for lint and the LLM guard.
-    pub fn terms(&self) -> impl Iterator<Item = String> + '_ {
-        self.terms.iter().map(|t| t.join(" "))
-    }
 }
 
 /// A word's base for matching: lower case, singular, no possessive.

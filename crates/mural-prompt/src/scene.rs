@@ -14,7 +14,7 @@
 //! records only what the idea says or what the knowledge infers from it;
 //! choosing details is the composer's job.
 
-use crate::analysis::{analyze, Analysis, Phrases};
+use crate::analysis::{analyze, named_phrases, Analysis, Phrases};
 use crate::text::{words, Word};
 use mural_knowledge::{knowledge, world, Category};
 use serde::Serialize;
@@ -210,33 +210,13 @@ fn tables() -> &'static Tables {
     T.get_or_init(|| {
         let w = world();
         Tables {
-            settings: Phrases::new(
-                w.settings
-                    .iter()
-                    .map(|s| (s.id.as_str(), s.words.as_slice())),
-            ),
-            states: Phrases::new(w.states.iter().map(|s| (s.id.as_str(), s.words.as_slice()))),
-            actions: Phrases::new(
-                w.actions
-                    .iter()
-                    .map(|s| (s.id.as_str(), s.words.as_slice())),
-            ),
-            relations: Phrases::new(
-                w.relations
-                    .iter()
-                    .map(|s| (s.id.as_str(), s.words.as_slice())),
-            ),
-            eras: Phrases::new(w.eras.iter().map(|s| (s.id.as_str(), s.words.as_slice()))),
-            artifacts: Phrases::new(
-                w.artifacts
-                    .iter()
-                    .map(|s| (s.id.as_str(), s.words.as_slice())),
-            ),
-            abstracts: Phrases::new(
-                w.abstracts
-                    .iter()
-                    .map(|s| (s.id.as_str(), s.words.as_slice())),
-            ),
+            settings: named_phrases!(w.settings),
+            states: named_phrases!(w.states),
+            actions: named_phrases!(w.actions),
+            relations: named_phrases!(w.relations),
+            eras: named_phrases!(w.eras),
+            artifacts: named_phrases!(w.artifacts),
+            abstracts: named_phrases!(w.abstracts),
         }
     })
 }
