@@ -18,6 +18,11 @@
 //! kind = "openai"
 //! url = "http://127.0.0.1:11434/v1"
 //! model = "llama3.2"
+//!
+//! [[models]]                    # add a model to the catalog, or override one
+//! id = "gpt-image-3"
+//! provider = "openai"
+//! kind = "image"
 //! ```
 
 use crate::cli::usage;
@@ -41,6 +46,10 @@ pub struct Config {
     /// LLM writer profiles (`[writers.NAME]`).
     #[serde(default)]
     pub writers: BTreeMap<String, WriterProfile>,
+    /// Models to add to the catalog, or fields that override its entries
+    /// (`[[models]]`).
+    #[serde(default)]
+    pub models: Vec<mural_catalog::ModelEntry>,
 }
 
 /// mural's config directory: `$XDG_CONFIG_HOME/mural` or `~/.config/mural`.
@@ -88,6 +97,15 @@ pub fn load() -> Result<Config> {
             path.display()
         ))
     })?;
+    let catalog = mural_catalog::Catalog::builtin()
+        .with_overrides(&cfg.models)
+        .map_err(|e| {
+            usage(format!(
+                "{}: {e}; fix its [[models]] tables",
+                path.display()
+            ))
+        })?;
+    mural_catalog::install(catalog);
     for (name, p) in &cfg.painters {
         if !KINDS.contains(&p.kind.as_str()) {
             return Err(usage(format!(

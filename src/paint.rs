@@ -163,10 +163,17 @@ fn open_gallery() -> Result<Gallery> {
 
 /// Builds a painter; a setup problem (missing key, bad URL) is bad input.
 fn build_painter(profile: &Profile) -> Result<Box<dyn Painter>> {
-    mural_paint::build(profile, &|k| std::env::var(k).ok()).map_err(|e| match e {
+    let env = |k: &str| std::env::var(k).ok();
+    let as_usage = |e: PaintError| match e {
         PaintError::Auth { .. } | PaintError::InvalidRequest { .. } => usage(e.to_string()),
         e => e.into(),
-    })
+    };
+    // the catalog's word on the model: a deprecated one warns once, a
+    // shut-down one stops here, before any request
+    if let Some(warning) = mural_paint::remote::lifecycle(profile, &env).map_err(as_usage)? {
+        eprintln!("{warning}");
+    }
+    mural_paint::build(profile, &env).map_err(as_usage)
 }
 
 /// Makes sure `dir` exists and can take new files.

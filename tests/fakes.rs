@@ -307,6 +307,7 @@ pub fn openai() -> Server {
     start(|fake| {
         Router::new()
             .route("/v1/images/generations", post(openai_generate))
+            .route("/v1/models", get(openai_models))
             .route("/v1/files/{name}", get(serve_file))
             .layer(middleware::from_fn_with_state(fake.clone(), faulty))
             .with_state(fake)
@@ -334,24 +335,44 @@ async fn openai_generate(
             None,
         );
     };
-    let model = v["model"].as_str().unwrap_or("dall-e-2");
+    let model = v["model"].as_str().unwrap_or("");
     let prompt = v["prompt"].as_str().unwrap_or("");
     let n = v["n"].as_u64().unwrap_or(1);
-    let size = v["size"].as_str().unwrap_or("1024x1024");
-    let (sizes, max_n, max_prompt): (&[&str], u64, usize) = match model {
-        "dall-e-2" => (&["256x256", "512x512", "1024x1024"], 10, 1000),
-        "dall-e-3" => (&["1024x1024", "1792x1024", "1024x1792"], 1, 4000),
-        "gpt-image-1" => (&["1024x1024", "1536x1024", "1024x1536", "auto"], 10, 32000),
-        other => {
-            return openai_error(
-                StatusCode::NOT_FOUND,
-                &format!("The model `{other}` does not exist."),
-                Some("model"),
-                Some("model_not_found"),
-            )
-        }
-    };
-    if prompt.is_empty() || prompt.chars().count() > max_prompt {
+    let size = v["size"].as_str().unwrap_or("auto");
+    // what OpenAI serves on 2026-12-01: the gpt-image-2 family (free sizes);
+    // the retired models answer model_not_found. `local-*` stands for
+    // another server speaking the API (any size, one image a call,
+    // revised prompts).
+    let gpt2 = model.starts_with("gpt-image-2");
+    let newest = model.starts_with("gpt-image-2.5") || model.starts_with("gpt-image-2.6");
+    let local = model.starts_with("local-");
+    if [
+        "dall-e-2",
+        "dall-e-3",
+        "gpt-image-1",
+        "gpt-image-1.5",
+        "gpt-image-1-mini",
+        "chatgpt-image-latest",
+    ]
+    .contains(&model)
+    {
+        return openai_error(
+            StatusCode::NOT_FOUND,
+            &format!("The model `{model}` has been deprecated, learn more here: https://platform.openai.com/docs/deprecations"),
+            Some("model"),
+            Some("model_not_found"),
+        );
+    }
+    if !gpt2 && !local {
+        return openai_error(
+            StatusCode::NOT_FOUND,
+            &format!("The model `{model}` does not exist or you do not have access to it."),
+            Some("model"),
+            Some("model_not_found"),
+        );
+    }
+    let max_n = if local { 1 } else { 10 };
+    if prompt.is_empty() || prompt.chars().count() > 32000 {
         return openai_error(
             StatusCode::BAD_REQUEST,
             "Invalid prompt length",
@@ -367,37 +388,66 @@ async fn openai_generate(
             None,
         );
     }
-    if !sizes.contains(&size) {
+    let (w, h): (u64, u64) = match size.split_once('x') {
+        Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(0)),
+        None if size == "auto" => (1024, 1024),
+        None => (0, 0),
+    };
+    let (long, short) = (w.max(h), w.min(h));
+    let size_ok = local
+        || (w % 16 == 0
+            && h % 16 == 0
+            && short > 0
+            && long <= 3840
+            && long <= short * 3
+            && (655_360..=8_294_400).contains(&(w * h)));
+    if !size_ok {
         return openai_error(
             StatusCode::BAD_REQUEST,
-            &format!("'{size}' is not one of {sizes:?} - 'size'"),
+            &format!("Invalid size '{size}'. Both sides must be multiples of 16, the long side at most 3840, the aspect ratio within 1:3 and 3:1, and the image between 655360 and 8294400 pixels."),
             Some("size"),
             None,
         );
     }
-    let is_gpt = model.starts_with("gpt-image");
-    if is_gpt && v.get("response_format").is_some() {
-        return openai_error(
-            StatusCode::BAD_REQUEST,
-            "Unknown parameter: 'response_format'.",
-            Some("response_format"),
-            Some("unknown_parameter"),
-        );
-    }
-    if !is_gpt && v.get("output_format").is_some() {
-        return openai_error(
-            StatusCode::BAD_REQUEST,
-            "Unknown parameter: 'output_format'.",
-            Some("output_format"),
-            Some("unknown_parameter"),
-        );
-    }
-    if let Some(s) = v.get("style") {
-        if model != "dall-e-3" || !["vivid", "natural"].contains(&s.as_str().unwrap_or("")) {
+    if gpt2 {
+        for field in ["response_format", "style"] {
+            if v.get(field).is_some() {
+                return openai_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Unknown parameter: '{field}'."),
+                    Some(field),
+                    Some("unknown_parameter"),
+                );
+            }
+        }
+        let q = v["quality"].as_str().unwrap_or("auto");
+        let qualities: &[&str] = if newest {
+            &["low", "medium", "high", "xhigh", "max", "auto"]
+        } else {
+            &["low", "medium", "high", "auto"]
+        };
+        if !qualities.contains(&q) {
             return openai_error(
                 StatusCode::BAD_REQUEST,
-                "Invalid 'style'",
-                Some("style"),
+                &format!("Invalid value: '{q}'. Supported values are: {qualities:?}."),
+                Some("quality"),
+                Some("invalid_value"),
+            );
+        }
+        if v["background"] == "transparent" && !newest {
+            return openai_error(
+                StatusCode::BAD_REQUEST,
+                "Transparent background is not supported for this model.",
+                Some("background"),
+                None,
+            );
+        }
+        let fmt = v["output_format"].as_str().unwrap_or("png");
+        if v.get("output_compression").is_some() && fmt == "png" {
+            return openai_error(
+                StatusCode::BAD_REQUEST,
+                "output_compression is only supported for jpeg and webp.",
+                Some("output_compression"),
                 None,
             );
         }
@@ -416,17 +466,18 @@ async fn openai_generate(
         );
     }
     if take_refusal(&fake) {
-        return openai_error(
+        return (
             StatusCode::BAD_REQUEST,
-            "Your request was rejected as a result of our safety system.",
-            None,
-            Some("content_policy_violation"),
-        );
+            Json(json!({"error": {
+                "message": "Your request was rejected by the safety system. If you believe this is an error, contact us.",
+                "type": "image_generation_user_error",
+                "param": null,
+                "code": "moderation_blocked"
+            }})),
+        )
+            .into_response();
     }
-    let (w, h) = size
-        .split_once('x')
-        .map(|(a, b)| (a.parse().unwrap_or(64), b.parse().unwrap_or(64)))
-        .unwrap_or((64, 64));
+    let (w, h) = (w as u32, h as u32);
     let url_mode = v["response_format"].as_str() == Some("url");
     let data: Vec<Value> = (0..n)
         .map(|i| {
@@ -441,14 +492,45 @@ async fn openai_generate(
             } else {
                 json!({"b64_json": b64(&img)})
             };
-            if model == "dall-e-3" {
+            if local {
                 d["revised_prompt"] = json!(format!("REVISED: {prompt}"));
             }
             d
         })
         .collect();
     fake.painted.fetch_add(n as usize, Ordering::SeqCst);
-    Json(json!({"created": 1700000000, "data": data})).into_response()
+    let mut reply = json!({"created": 1764547200, "data": data});
+    if gpt2 {
+        reply["size"] = json!(size);
+        reply["quality"] = v.get("quality").cloned().unwrap_or(json!("auto"));
+        reply["output_format"] = v.get("output_format").cloned().unwrap_or(json!("png"));
+        reply["background"] = json!("opaque");
+        reply["usage"] = json!({"input_tokens": 12, "output_tokens": 4160, "total_tokens": 4172});
+    }
+    Json(reply).into_response()
+}
+
+/// `GET /v1/models`: what the account can use, each with its
+/// `shutdown_date` (null when none is announced).
+async fn openai_models(headers: HeaderMap) -> Response {
+    if let Err(sent) = bearer_ok(&headers) {
+        return openai_error(
+            StatusCode::UNAUTHORIZED,
+            &format!("Incorrect API key provided: {sent}."),
+            None,
+            Some("invalid_api_key"),
+        );
+    }
+    let m = |id: &str, shutdown: Option<&str>| json!({"id": id, "object": "model", "created": 1762214400, "owned_by": "system", "shutdown_date": shutdown});
+    Json(json!({"object": "list", "data": [
+        m("gpt-image-2.6-sunburst", None),
+        m("gpt-image-2.6-flare", None),
+        m("gpt-image-2", None),
+        m("gpt-6-luna", None),
+        m("gpt-4o-mini", Some("2027-01-14")),
+        m("gpt-image-3-preview", Some("2027-03-01")),
+    ]}))
+    .into_response()
 }
 
 async fn serve_file(State(fake): State<Arc<Fake>>, Path(name): Path<String>) -> Response {

@@ -60,10 +60,286 @@ fn openai_cmd(dir: &TempDir, s: &fakes::Server, args: &[&str]) -> TestCommand {
         .env("OPENAI_API_KEY", KEY)
 }
 
+/// The catalog's default OpenAI image model.
+fn openai_default() -> String {
+    mural_catalog::Catalog::builtin()
+        .default_model(mural_catalog::Provider::Openai, mural_catalog::Kind::Image)
+        .unwrap()
+        .id
+        .clone()
+}
+
 #[test]
-fn openai_dalle3_splits_n_and_keeps_revised_prompt() {
+fn openai_paints_a_beach_sunset_with_the_current_default_model() {
     let s = fakes::openai();
-    let dir = openai_dir("oa-d3", "dall-e-3");
+    let dir = setup("oa-default", "");
+    let r = openai_cmd(
+        &dir,
+        &s,
+        &["imagine", "a beach sunset", "--painter", "openai", "--json"],
+    )
+    .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "no lifecycle warning: {}", r.stderr);
+    let b = &s.fake.bodies("/v1/images/generations")[0];
+    assert_eq!(b["model"], openai_default().as_str());
+    assert!(b.get("response_format").is_none(), "b64 only: {b}");
+    assert!(b.get("style").is_none());
+    // the writer's wide framing, as a free size the model takes
+    let size = b["size"].as_str().unwrap();
+    let (w, h) = size.split_once('x').unwrap();
+    let (w, h): (u32, u32) = (w.parse().unwrap(), h.parse().unwrap());
+    assert!(w > h && w % 16 == 0 && h % 16 == 0, "{size}");
+    let line = &json_lines(&r.stdout)[0];
+    let recipe = recipe_of(line["file"].as_str().unwrap());
+    assert_eq!(recipe["model"], openai_default().as_str());
+    assert_eq!(recipe["target"], "gpt-image");
+}
+
+#[test]
+fn openai_refuses_shut_down_models_before_sending() {
+    let s = fakes::openai();
+    let dir = setup("oa-retired", "");
+    for (model, since) in [
+        ("dall-e-3", "2026-05-12"),
+        ("gpt-image-1", "2026-10-23"),
+        ("gpt-image-1.5", "2026-12-01"),
+    ] {
+        let r = openai_cmd(
+            &dir,
+            &s,
+            &["imagine", "a cat", "--painter", "openai", "--model", model],
+        )
+        .run();
+        r.assert_usage_error(model, &format!("was shut down on {since}"));
+        assert!(r.stderr.contains("--model gpt-image-2"), "{}", r.stderr);
+        assert!(r.stderr.contains("in the painter profile"), "{}", r.stderr);
+    }
+    // the same through a profile
+    std::fs::write(
+        dir.0.join("mural.toml"),
+        "[painters.old]\nkind = \"openai\"\nmodel = \"dall-e-2\"\n",
+    )
+    .unwrap();
+    openai_cmd(&dir, &s, &["imagine", "a cat", "--painter", "old"])
+        .run()
+        .assert_usage_error("profile", "was shut down on 2026-05-12");
+    assert_eq!(s.fake.hits("/v1/images/generations"), 0, "nothing was sent");
+}
+
+#[test]
+fn openai_deprecated_model_paints_with_a_one_line_warning_then_stops_at_its_date() {
+    let s = fakes::openai();
+    let dir = setup(
+        "oa-deprecated",
+        "[[models]]\nid = \"gpt-image-2\"\nstatus = \"deprecated\"\nshutdown = \"2027-02-01\"\nreplacement = \"gpt-image-2.6-sunburst\"\n",
+    );
+    let args = [
+        "imagine",
+        "a cat",
+        "--painter",
+        "openai/gpt-image-2",
+        "--size",
+        "1024x1024",
+    ];
+    let r = openai_cmd(&dir, &s, &args)
+        .env("MURAL_TODAY", "2026-12-01")
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("deprecated"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", r.stderr);
+    assert!(warnings[0].contains("2027-02-01"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("--model gpt-image-2.6-sunburst"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(s.fake.hits("/v1/images/generations"), 1);
+    // on its shutdown date it is refused before sending
+    openai_cmd(&dir, &s, &args)
+        .env("MURAL_TODAY", "2027-02-01")
+        .run()
+        .assert_usage_error("past shutdown", "was shut down on 2027-02-01");
+    assert_eq!(s.fake.hits("/v1/images/generations"), 1);
+}
+
+#[test]
+fn openai_says_a_model_it_does_not_have_does_not_exist() {
+    let s = fakes::openai();
+    // a model mural's catalog does not know: sent, and OpenAI's answer is said plainly
+    let dir = setup("oa-missing", "");
+    let r = openai_cmd(
+        &dir,
+        &s,
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "openai/gpt-image-9",
+            "--size",
+            "1024x1024",
+        ],
+    )
+    .run();
+    r.assert_usage_error(
+        "unknown model",
+        "OpenAI says model gpt-image-9 does not exist",
+    );
+    assert!(
+        r.stderr.contains("mural models --painter openai"),
+        "{}",
+        r.stderr
+    );
+    // a user who marks a retired model active gets OpenAI's own refusal, said the same way
+    std::fs::write(
+        dir.0.join("mural.toml"),
+        "[[models]]\nid = \"dall-e-3\"\nstatus = \"active\"\n",
+    )
+    .unwrap();
+    openai_cmd(
+        &dir,
+        &s,
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "openai/dall-e-3",
+            "--size",
+            "1024x1024",
+        ],
+    )
+    .run()
+    .assert_usage_error("overridden", "OpenAI says model dall-e-3 does not exist");
+    assert_eq!(s.fake.hits("/v1/images/generations"), 2, "not retried");
+}
+
+#[test]
+fn openai_sizes_and_options_are_checked_against_the_catalog_before_sending() {
+    let s = fakes::openai();
+    let dir = setup("oa-size", "");
+    let model = openai_default();
+    let painter = format!("openai/{model}");
+    for (size, why) in [
+        ("1000x1000", "multiple of 16"),
+        ("3840x1024", "3:1"),
+        ("512x512", "pixels"),
+    ] {
+        openai_cmd(
+            &dir,
+            &s,
+            &["imagine", "a cat", "--painter", &painter, "--size", size],
+        )
+        .run()
+        .assert_usage_error(size, why);
+    }
+    // options the older 2.x model does not take
+    std::fs::write(
+        dir.0.join("mural.toml"),
+        "[painters.two]\nkind = \"openai\"\nmodel = \"gpt-image-2\"\nquality = \"max\"\n\n[painters.clear]\nkind = \"openai\"\nmodel = \"gpt-image-2\"\nbackground = \"transparent\"\n",
+    )
+    .unwrap();
+    openai_cmd(
+        &dir,
+        &s,
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "two",
+            "--size",
+            "1024x1024",
+        ],
+    )
+    .run()
+    .assert_usage_error("quality max", "quality \"max\" is not supported");
+    openai_cmd(
+        &dir,
+        &s,
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "clear",
+            "--size",
+            "1024x1024",
+        ],
+    )
+    .run()
+    .assert_usage_error("transparent", "background \"transparent\" is not supported");
+    assert_eq!(s.fake.hits("/v1/images/generations"), 0);
+    // 4K wide is allowed
+    let r = openai_cmd(
+        &dir,
+        &s,
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            &painter,
+            "--size",
+            "3840x2160",
+        ],
+    )
+    .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        s.fake.bodies("/v1/images/generations")[0]["size"],
+        "3840x2160"
+    );
+}
+
+#[test]
+fn openai_sends_quality_background_format_compression_and_moderation() {
+    let s = fakes::openai();
+    let dir = openai_dir("oa-options", &openai_default());
+    std::fs::write(
+        dir.0.join("mural.toml"),
+        format!(
+            "[painters.oa]\nkind = \"openai\"\nmodel = \"{}\"\nquality = \"max\"\nbackground = \"transparent\"\noutput_format = \"webp\"\noutput_compression = 80\nmoderation = \"low\"\n{FAST}",
+            openai_default()
+        ),
+    )
+    .unwrap();
+    let r = openai_cmd(
+        &dir,
+        &s,
+        &[
+            "imagine",
+            "a glass vase",
+            "--painter",
+            "oa",
+            "--size",
+            "1024x1024",
+        ],
+    )
+    .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let b = &s.fake.bodies("/v1/images/generations")[0];
+    assert_eq!(b["quality"], "max");
+    assert_eq!(b["background"], "transparent");
+    assert_eq!(b["output_format"], "webp");
+    assert_eq!(b["output_compression"], 80);
+    assert_eq!(b["moderation"], "low");
+    let recipe = recipe_of(r.stdout.lines().next().unwrap().split(' ').next().unwrap());
+    assert_eq!(recipe["painter_params"]["quality"], "max", "{recipe}");
+    assert_eq!(
+        recipe["painter_params"]["output_format"], "webp",
+        "{recipe}"
+    );
+}
+
+#[test]
+fn openai_compatible_server_model_from_mural_toml_splits_n_and_keeps_revised_prompt() {
+    let s = fakes::openai();
+    // another server's model, added to the catalog in mural.toml: one image a call
+    let dir = setup(
+        "oa-local",
+        &format!("[painters.oa]\nkind = \"openai\"\nmodel = \"local-one\"\n{FAST}\n[[models]]\nid = \"local-one\"\nprovider = \"openai\"\nkind = \"image\"\n[models.image]\nsizes = [\"1024x1024\", \"1792x1024\"]\nn_max = 1\nresponse = \"b64_or_url\"\n"),
+    );
     let r = openai_cmd(
         &dir,
         &s,
@@ -85,15 +361,13 @@ fn openai_dalle3_splits_n_and_keeps_revised_prompt() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines = json_lines(&r.stdout);
     assert_eq!(lines.len(), 2);
-    // dall-e-3 takes n=1: two calls
     let bodies = s.fake.bodies("/v1/images/generations");
-    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies.len(), 2, "n_max = 1: two calls");
     for b in &bodies {
         assert_eq!(b["n"], 1);
-        assert_eq!(b["model"], "dall-e-3");
+        assert_eq!(b["model"], "local-one");
         assert_eq!(b["size"], "1792x1024");
         assert_eq!(b["response_format"], "b64_json");
-        assert!(b.get("output_format").is_none());
     }
     for l in &lines {
         let revised = l["revised_prompt"].as_str().unwrap();
@@ -101,9 +375,8 @@ fn openai_dalle3_splits_n_and_keeps_revised_prompt() {
         let recipe = recipe_of(l["file"].as_str().unwrap());
         assert_eq!(recipe["revised_prompt"], revised);
         assert_eq!(recipe["painter"], "oa");
-        assert_eq!(recipe["model"], "dall-e-3");
+        assert_eq!(recipe["model"], "local-one");
     }
-    // the gallery keeps it too
     let show = mural(
         &dir,
         &["gallery", "show", &lines[0]["run_id"].to_string(), "--json"],
@@ -114,120 +387,12 @@ fn openai_dalle3_splits_n_and_keeps_revised_prompt() {
         .as_str()
         .unwrap()
         .starts_with("REVISED"));
-    // the A1111 infotext names the model
     let info = mural_meta_read(Path::new(lines[0]["file"].as_str().unwrap()));
-    assert_eq!(param(&info, "Model"), "dall-e-3");
+    assert_eq!(param(&info, "Model"), "local-one");
     assert_eq!(
         info["digital_source_type"],
         "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
     );
-}
-
-#[test]
-fn openai_gpt_image_sends_output_format_not_response_format() {
-    let s = fakes::openai();
-    let dir = openai_dir("oa-gpt", "gpt-image-1");
-    let r = openai_cmd(
-        &dir,
-        &s,
-        &[
-            "imagine",
-            "a red fox",
-            "--painter",
-            "oa",
-            "-n",
-            "2",
-            "--size",
-            "1536x1024",
-        ],
-    )
-    .run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let b = &s.fake.bodies("/v1/images/generations")[0];
-    assert_eq!(b["output_format"], "png");
-    assert!(b.get("response_format").is_none());
-    // the target follows the painter: gpt-image
-    let recipe = recipe_of(r.stdout.lines().next().unwrap().split(' ').next().unwrap());
-    assert_eq!(recipe["target"], "gpt-image");
-}
-
-#[test]
-fn openai_kind_slash_model_and_model_flag() {
-    let s = fakes::openai();
-    let dir = setup("oa-kind", "");
-    let r = openai_cmd(
-        &dir,
-        &s,
-        &[
-            "imagine",
-            "a cat",
-            "--painter",
-            "openai/dall-e-2",
-            "--size",
-            "512x512",
-        ],
-    )
-    .run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(
-        s.fake.bodies("/v1/images/generations")[0]["model"],
-        "dall-e-2"
-    );
-    let r = openai_cmd(
-        &dir,
-        &s,
-        &[
-            "imagine",
-            "a cat",
-            "--painter",
-            "openai",
-            "--model",
-            "dall-e-2",
-            "--size",
-            "256x256",
-        ],
-    )
-    .run();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(
-        s.fake.bodies("/v1/images/generations")[1]["size"],
-        "256x256"
-    );
-}
-
-#[test]
-fn openai_sizes_are_checked_per_model_before_sending() {
-    let s = fakes::openai();
-    let dir = setup("oa-size", "");
-    openai_cmd(
-        &dir,
-        &s,
-        &[
-            "imagine",
-            "a cat",
-            "--painter",
-            "openai/dall-e-2",
-            "--size",
-            "1792x1024",
-        ],
-    )
-    .run()
-    .assert_usage_error("dall-e-2 wide", "use one of 256x256, 512x512, 1024x1024");
-    openai_cmd(
-        &dir,
-        &s,
-        &[
-            "imagine",
-            "a cat",
-            "--painter",
-            "openai/dall-e-3",
-            "--size",
-            "512x512",
-        ],
-    )
-    .run()
-    .assert_usage_error("dall-e-3 small", "1792x1024");
-    assert_eq!(s.fake.hits("/v1/images/generations"), 0);
 }
 
 #[test]
@@ -240,7 +405,7 @@ fn openai_every_fault_is_retried() {
         Fault::Truncated,
         Fault::Reset,
     ]);
-    let dir = openai_dir("oa-faults", "dall-e-3");
+    let dir = openai_dir("oa-faults", &openai_default());
     let t = Instant::now();
     let r = openai_cmd(&dir, &s, &["imagine", "a cat", "--painter", "oa"]).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -263,7 +428,7 @@ fn openai_every_fault_is_retried() {
 fn openai_refusal_is_not_retried_and_says_why() {
     let s = fakes::openai();
     s.fake.push(&[Fault::Refuse]);
-    let dir = openai_dir("oa-refuse", "dall-e-3");
+    let dir = openai_dir("oa-refuse", &openai_default());
     let r = openai_cmd(&dir, &s, &["imagine", "a cat", "--painter", "oa"]).run();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
@@ -277,7 +442,7 @@ fn openai_refusal_is_not_retried_and_says_why() {
 #[test]
 fn openai_wrong_key_names_the_variable_and_hides_the_key() {
     let s = fakes::openai();
-    let dir = openai_dir("oa-401", "dall-e-3");
+    let dir = openai_dir("oa-401", &openai_default());
     let wrong = "sk-wrong-SECRET-123456";
     let r = mural(&dir, &["imagine", "a cat", "--painter", "oa"])
         .env("OPENAI_BASE_URL", format!("{}/v1", s.url))
@@ -296,7 +461,7 @@ fn openai_wrong_key_names_the_variable_and_hides_the_key() {
 
 #[test]
 fn openai_unreachable_server_names_the_url() {
-    let dir = openai_dir("oa-down", "dall-e-3");
+    let dir = openai_dir("oa-down", &openai_default());
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", l.local_addr().unwrap());
     drop(l);

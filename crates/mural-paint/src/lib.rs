@@ -61,6 +61,8 @@ pub enum Sizes {
     Range { min: u32, max: u32, step: u32 },
     /// Only these sizes.
     Fixed { sizes: Vec<(u32, u32)> },
+    /// Free WxH within a model's rules (multiple, sides, pixels, aspect).
+    Free { rule: mural_catalog::FreeSize },
 }
 
 /// A painter's limits, checked before any request is sent.
@@ -73,6 +75,20 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The limits a catalog entry's rules set.
+    pub fn from_rules(r: &mural_catalog::ImageRules) -> Limits {
+        Limits {
+            max_n: r.n_max.map_or(10, |n| n as usize),
+            sizes: match &r.free {
+                Some(f) => Sizes::Free { rule: f.clone() },
+                None => Sizes::Fixed {
+                    sizes: r.fixed_sizes(),
+                },
+            },
+            max_prompt_chars: r.prompt_max.map(|m| m as usize),
+        }
+    }
+
     /// Checks the prompt's length against the painter's limit.
     pub fn check_prompt(&self, prompt: &str) -> Result<(), PaintError> {
         if prompt.trim().is_empty() {
@@ -104,6 +120,7 @@ impl Limits {
                     d(a).total_cmp(&d(b))
                 })
                 .unwrap_or((1024, 1024)),
+            Sizes::Free { rule } => rule.fit(aspect, 1024 * 1024),
             Sizes::Range { min, max, step } => {
                 let step = (*step).max(1);
                 let snap = |v: f64| {
@@ -137,6 +154,9 @@ impl Limits {
                     })
                 }
             }
+            Sizes::Free { rule } => rule
+                .check(width, height)
+                .map_err(|message| PaintError::InvalidRequest { message }),
             Sizes::Fixed { sizes } => {
                 if sizes.contains(&(width, height)) {
                     Ok(())

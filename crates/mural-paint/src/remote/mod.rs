@@ -69,6 +69,14 @@ pub struct Profile {
     pub quality: Option<String>,
     /// OpenAI dall-e-3 `style` (vivid/natural), Stability `style_preset`.
     pub style: Option<String>,
+    /// OpenAI `background`: transparent, opaque or auto (where the model takes it).
+    pub background: Option<String>,
+    /// OpenAI `output_format` (png, jpeg, webp); BFL's too.
+    pub output_format: Option<String>,
+    /// OpenAI `output_compression`, 0-100, for jpeg and webp.
+    pub output_compression: Option<u8>,
+    /// OpenAI `moderation`: auto or low.
+    pub moderation: Option<String>,
     /// A ComfyUI workflow exported in API format, with placeholders.
     pub workflow: Option<PathBuf>,
 }
@@ -78,11 +86,10 @@ pub struct Profile {
 pub fn suggested_target(kind: &str, model: &str) -> &'static str {
     match (kind, model) {
         ("openai", "dall-e-2") => "dalle2",
-        ("openai", m) if m.starts_with("gpt-image") => "gpt-image",
         ("a1111" | "forge" | "sdnext" | "comfyui" | "comfy", _) => "sdxl",
         ("stability", _) => "flux",
         ("runway" | "runwayml", _) => "runway",
-        _ => "dalle",
+        _ => "gpt-image",
     }
 }
 
@@ -181,6 +188,45 @@ pub fn build(
             ),
         }),
     }
+}
+
+/// The day lifecycles are judged by: `MURAL_TODAY` (YYYY-MM-DD, to replay
+/// or test a date), else the system clock.
+pub fn today(env: &dyn Fn(&str) -> Option<String>) -> Result<mural_catalog::Date, PaintError> {
+    match env("MURAL_TODAY").filter(|v| !v.trim().is_empty()) {
+        Some(v) => v.parse().map_err(|e| PaintError::InvalidRequest {
+            message: format!("MURAL_TODAY: {e}"),
+        }),
+        None => Ok(mural_catalog::Date::today()),
+    }
+}
+
+/// How to switch a painter's model, for lifecycle messages.
+pub const SWITCH_HINT: &str = "--model {}, or model = \"{}\" in the painter profile";
+
+/// What the model catalog says of a profile's model today: a warning for
+/// a deprecated model, an error for a shut-down one (before any request).
+pub fn lifecycle(
+    profile: &Profile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, PaintError> {
+    let Some(provider) = mural_catalog::Provider::of_kind(&profile.kind) else {
+        return Ok(None);
+    };
+    let catalog = mural_catalog::Catalog::current();
+    let model = match &profile.model {
+        Some(m) => m.clone(),
+        None => match catalog.default_model(provider, mural_catalog::Kind::Image) {
+            Some(m) => m.id.clone(),
+            None => return Ok(None),
+        },
+    };
+    let verdict = catalog
+        .judge(provider, &model, today(env)?, SWITCH_HINT)
+        .map_err(|e| PaintError::InvalidRequest {
+            message: e.to_string(),
+        })?;
+    Ok(verdict.warning(SWITCH_HINT))
 }
 
 /// An HTTP failure as a painting failure.

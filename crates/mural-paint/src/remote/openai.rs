@@ -1,46 +1,52 @@
 //! OpenAI Images: `POST {base}/images/generations` (openai-openapi
-//! `CreateImageRequest`), for dall-e-2, dall-e-3, the gpt-image models and
-//! any server that speaks the same API.
+//! `CreateImageRequest`), for OpenAI's image models and any server that
+//! speaks the same API.
 //!
-//! - dall-e models take `response_format: b64_json`; gpt-image models
-//!   reject it, always return base64, and take `output_format` instead.
-//! - dall-e-3 paints one image a call, so larger requests are split.
-//! - `revised_prompt` (dall-e-3's rewrite) is returned with each image.
+//! - What each model takes (sizes, quality, background, output format and
+//!   compression, moderation, `n`, prompt length, rejected fields) is data
+//!   in `mural-catalog`; requests are checked against it before they are
+//!   sent. A model the catalog does not know (another server's) is sent as
+//!   asked.
+//! - The gpt-image models return base64 only and reject `response_format`;
+//!   for models that return either, mural asks for `b64_json`.
+//! - `revised_prompt` (a model's rewrite) is returned with each image.
+//! - A model OpenAI says does not exist is reported as such, with the way
+//!   to pick another.
 //! - The key is `OPENAI_API_KEY`, the base URL `OPENAI_BASE_URL`
 //!   (default `https://api.openai.com/v1`), as in the official SDK.
 
 use super::{decode_b64, fetch_image, paint_error, Profile};
 use crate::{BoxFuture, Limits, PaintError, PaintRequest, Painted, Painter, Sizes, SourceType};
-use mural_http::{Client, Verdict};
+use mural_catalog::{Catalog, ImageAsk, ImageRules, Kind, Provider, Response};
+use mural_http::{Client, HttpError, Verdict};
 use serde_json::{json, Map, Value};
 
-pub const DEFAULT_MODEL: &str = "dall-e-3";
+/// One image of a reply: base64, URL, revised prompt.
+type Item = (Option<String>, Option<String>, Option<String>);
 
 pub struct OpenAiPainter {
     client: Client,
     base: String,
     key: Option<String>,
     model: String,
+    /// The catalog's rules for the model, when it knows it.
+    rules: Option<ImageRules>,
     quality: Option<String>,
     style: Option<String>,
+    background: Option<String>,
+    output_format: Option<String>,
+    output_compression: Option<u8>,
+    moderation: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Family {
-    Dalle2,
-    Dalle3,
-    GptImage,
-    /// A model of some other server speaking this API.
-    Other,
-}
-
-fn family(model: &str) -> Family {
-    match model {
-        "dall-e-2" => Family::Dalle2,
-        "dall-e-3" => Family::Dalle3,
-        m if m.starts_with("gpt-image") => Family::GptImage,
-        _ => Family::Other,
-    }
+/// The model a profile paints with: its own, else the catalog's default.
+pub fn model_of(p: &Profile) -> String {
+    p.model.clone().unwrap_or_else(|| {
+        Catalog::current()
+            .default_model(Provider::Openai, Kind::Image)
+            .map(|m| m.id.clone())
+            .unwrap_or_else(|| "gpt-image-2".into())
+    })
 }
 
 impl OpenAiPainter {
@@ -49,6 +55,7 @@ impl OpenAiPainter {
             .filter(|u| !u.trim().is_empty())
             .unwrap_or_else(|| "https://api.openai.com/v1".to_string());
         let base = p.base_url(default_base)?;
+        super::lifecycle(p, env)?;
         let key = p.key("OPENAI_API_KEY", env);
         let key_env = p.key_env("OPENAI_API_KEY").to_string();
         if key.is_none() && base.contains("api.openai.com") {
@@ -58,19 +65,38 @@ impl OpenAiPainter {
                 ),
             });
         }
+        let model = model_of(p);
+        let rules = Catalog::current()
+            .find(Provider::Openai, &model)
+            .and_then(|m| m.image.clone());
         let secrets: Vec<&str> = key.iter().map(String::as_str).collect();
         Ok(OpenAiPainter {
             client: p.client(&base, &secrets, &key_env)?,
             base,
             key,
-            model: p.model.clone().unwrap_or_else(|| DEFAULT_MODEL.into()),
+            model,
+            rules,
             quality: p.quality.clone(),
             style: p.style.clone(),
+            background: p.background.clone(),
+            output_format: p.output_format.clone(),
+            output_compression: p.output_compression,
+            moderation: p.moderation.clone(),
         })
     }
 
+    /// How images come back: the catalog's word, else base64 on request.
+    fn response(&self) -> Response {
+        self.rules.as_ref().and_then(|r| r.response).unwrap_or(
+            if self.model.starts_with("gpt-image") {
+                Response::B64
+            } else {
+                Response::B64OrUrl
+            },
+        )
+    }
+
     fn body(&self, req: &PaintRequest, n: usize) -> Value {
-        let fam = family(&self.model);
         let mut b = Map::new();
         b.insert("model".into(), json!(self.model));
         b.insert("prompt".into(), json!(req.prompt));
@@ -79,21 +105,78 @@ impl OpenAiPainter {
             "size".into(),
             json!(format!("{}x{}", req.width, req.height)),
         );
-        match fam {
-            Family::GptImage => {
-                b.insert("output_format".into(), json!("png"));
-            }
-            _ => {
-                b.insert("response_format".into(), json!("b64_json"));
+        if self.response() == Response::B64OrUrl {
+            b.insert("response_format".into(), json!("b64_json"));
+        }
+        let opt = [
+            ("quality", &self.quality),
+            ("style", &self.style),
+            ("background", &self.background),
+            ("output_format", &self.output_format),
+            ("moderation", &self.moderation),
+        ];
+        for (k, v) in opt {
+            if let Some(v) = v {
+                b.insert(k.into(), json!(v));
             }
         }
-        if let Some(q) = &self.quality {
-            b.insert("quality".into(), json!(q));
-        }
-        if let (Some(s), Family::Dalle3 | Family::Other) = (&self.style, fam) {
-            b.insert("style".into(), json!(s));
+        if let Some(c) = self.output_compression {
+            b.insert("output_compression".into(), json!(c));
         }
         Value::Object(b)
+    }
+
+    /// Holds a request to the model's rules before it is sent.
+    fn check(&self, req: &PaintRequest, n: usize) -> Result<(), PaintError> {
+        let Some(rules) = &self.rules else {
+            return Ok(());
+        };
+        let body = self.body(req, n);
+        let fields: Vec<&str> = body
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        rules
+            .check(&ImageAsk {
+                width: req.width,
+                height: req.height,
+                n: n as u32,
+                prompt: &req.prompt,
+                quality: self.quality.as_deref(),
+                background: self.background.as_deref(),
+                format: self.output_format.as_deref(),
+                compression: self.output_compression,
+                moderation: self.moderation.as_deref(),
+                fields: &fields,
+            })
+            .map_err(|m| PaintError::InvalidRequest {
+                message: format!("openai model {}: {m}", self.model),
+            })
+    }
+
+    /// OpenAI's answer for a model that does not exist (or that this key
+    /// cannot use), said plainly.
+    fn missing_model(&self, r: &mural_http::Reply) -> Option<Verdict<Vec<Item>>> {
+        if !matches!(r.status, 400 | 403 | 404) {
+            return None;
+        }
+        let v: Value = serde_json::from_slice(&r.body).ok()?;
+        let err = v.get("error")?;
+        let code = err.get("code").and_then(Value::as_str).unwrap_or("");
+        let message = err.get("message").and_then(Value::as_str).unwrap_or("");
+        let says_missing = code == "model_not_found"
+            || (err.get("param").and_then(Value::as_str) == Some("model")
+                && (message.contains("does not exist") || message.contains("not found")));
+        says_missing.then(|| {
+            Verdict::Fail(HttpError::new(
+                mural_http::Kind::InvalidRequest,
+                format!(
+                    "{}: OpenAI says model {} does not exist or this key cannot use it; pick another with --model (see `mural models --painter openai`)",
+                    self.client.service(),
+                    self.model
+                ),
+            ))
+        })
     }
 
     async fn call(
@@ -104,7 +187,7 @@ impl OpenAiPainter {
     ) -> Result<Vec<Painted>, PaintError> {
         let body = self.body(req, n);
         let url = format!("{}/images/generations", self.base);
-        let items: Vec<(Option<String>, Option<String>, Option<String>)> = self
+        let items: Vec<Item> = self
             .client
             .call(
                 "images/generations",
@@ -116,6 +199,9 @@ impl OpenAiPainter {
                     }
                 },
                 |reply| {
+                    if let Some(v) = self.missing_model(reply) {
+                        return v;
+                    }
                     if let Some(v) = self.client.classify(reply) {
                         return v;
                     }
@@ -158,7 +244,8 @@ impl OpenAiPainter {
                         message: format!("{}: {m}", self.client.service()),
                     })?
                 }
-                // a server that ignored response_format: fetch the URL
+                // a model that answers with a URL (or a server that ignored
+                // response_format): download it at once
                 (None, Some(u)) => {
                     fetch_image(&self.client, "download the image", |h| h.get(&u)).await?
                 }
@@ -176,8 +263,15 @@ impl OpenAiPainter {
             if let Some(q) = &self.quality {
                 params.insert("quality".into(), json!(q));
             }
-            if let Some(s) = &self.style {
-                params.insert("style".into(), json!(s));
+            for (k, v) in [
+                ("style", &self.style),
+                ("background", &self.background),
+                ("output_format", &self.output_format),
+                ("moderation", &self.moderation),
+            ] {
+                if let Some(v) = v {
+                    params.insert(k.into(), json!(v));
+                }
             }
             out.push(Painted {
                 png,
@@ -202,24 +296,10 @@ impl Painter for OpenAiPainter {
     }
 
     fn limits(&self) -> Limits {
-        let fixed = |s: &[(u32, u32)]| Sizes::Fixed { sizes: s.to_vec() };
-        match family(&self.model) {
-            Family::Dalle2 => Limits {
-                max_n: 10,
-                sizes: fixed(&[(256, 256), (512, 512), (1024, 1024)]),
-                max_prompt_chars: Some(1000),
-            },
-            Family::Dalle3 => Limits {
-                max_n: 1,
-                sizes: fixed(&[(1024, 1024), (1792, 1024), (1024, 1792)]),
-                max_prompt_chars: Some(4000),
-            },
-            Family::GptImage => Limits {
-                max_n: 10,
-                sizes: fixed(&[(1024, 1024), (1536, 1024), (1024, 1536)]),
-                max_prompt_chars: Some(32000),
-            },
-            Family::Other => Limits {
+        match &self.rules {
+            Some(r) => Limits::from_rules(r),
+            // another server's model: sent as asked
+            None => Limits {
                 max_n: 10,
                 sizes: Sizes::Range {
                     min: 64,
@@ -243,8 +323,9 @@ impl Painter for OpenAiPainter {
             let limits = self.limits();
             limits.check_size(req.width, req.height)?;
             limits.check_prompt(&req.prompt)?;
+            self.check(req, req.n.min(limits.max_n))?;
             let mut out = Vec::with_capacity(req.n);
-            // dall-e-3 takes n=1: split into as many calls as needed
+            // a model that takes fewer images a call: split the request
             while out.len() < req.n {
                 let n = (req.n - out.len()).min(limits.max_n);
                 let seed = req.seed + out.len() as u64;
