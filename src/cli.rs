@@ -27,7 +27,7 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     name = "mural",
     version,
     about = "Turns a few words into a finished picture prompt.",
-    after_help = "Examples:\n  mural prompt \"a beach sunset\"\n  mural prompt \"a red fox in the snow\" --target sd -n 4\n  mural vary \"portrait of an old sailor, oil painting\" -n 3\n  mural lint \"(cat:1.2), night, midday sun\" --target sd\n  mural prompt \"a beach sunset\" --writer openai:gpt-4o-mini"
+    after_help = "Examples:\n  mural prompt \"a beach sunset\"\n  mural prompt \"a red fox in the snow\" --target sd -n 4\n  mural vary \"portrait of an old sailor, oil painting\" -n 3\n  mural lint \"(cat:1.2), night, midday sun\" --target sd\n  mural prompt \"a beach sunset\" --writer openai"
 )]
 struct Cli {
     #[command(subcommand)]

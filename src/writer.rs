@@ -62,8 +62,13 @@ pub fn build(flag: &WriterFlag, cfg: &Config) -> Result<Box<dyn Writer>> {
     let spec = flag.spec(cfg);
     let sink = (flag.stream && std::io::stderr().is_terminal()).then(stderr_sink);
     let streams = sink.is_some();
-    let w = mural_llm::build(&spec, &cfg.writers, &|k| std::env::var(k).ok(), sink)
-        .map_err(setup_error)?;
+    let env = |k: &str| std::env::var(k).ok();
+    // the catalog's word on the model: a deprecated one warns once, a
+    // shut-down one stops here, before any request
+    if let Some(warning) = mural_llm::lifecycle(&spec, &cfg.writers, &env).map_err(setup_error)? {
+        eprintln!("{warning}");
+    }
+    let w = mural_llm::build(&spec, &cfg.writers, &env, sink).map_err(setup_error)?;
     Ok(if streams && w.name() != "builtin" {
         Box::new(EndsStreamedLine(w))
     } else {

@@ -274,9 +274,52 @@ fn unauthorized_says_to_check_openai_api_key_and_never_shows_it() {
 
 #[test]
 fn openai_itself_without_a_key_is_a_setup_error() {
-    TestCommand::new(&["prompt", "a cat", "--writer", "openai:gpt-4o-mini"])
+    TestCommand::new(&["prompt", "a cat", "--writer", "openai"])
         .run()
         .assert_usage_error("no key", "set OPENAI_API_KEY");
+}
+
+#[test]
+fn deprecated_writer_model_warns_once_then_is_refused_at_its_shutdown() {
+    let s = fakes::openai_chat();
+    let ok = prompt(&s.url, &["a cat", "--writer", "openai:gpt-4o-mini"])
+        .env("OPENAI_API_KEY", KEY)
+        .env("MURAL_TODAY", "2026-12-01")
+        .run();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let warnings: Vec<&str> = ok
+        .stderr
+        .lines()
+        .filter(|l| l.contains("deprecated"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", ok.stderr);
+    assert!(warnings[0].contains("2027-01-14"), "{}", warnings[0]);
+    assert!(warnings[0].contains("--writer openai:"), "{}", warnings[0]);
+    let sent = s.fake.hits("/v1/chat/completions");
+    assert!(sent >= 1);
+    // on its shutdown date: refused before any request
+    prompt(&s.url, &["a cat", "--writer", "openai:gpt-4o-mini"])
+        .env("OPENAI_API_KEY", KEY)
+        .env("MURAL_TODAY", "2027-01-14")
+        .run()
+        .assert_usage_error("shut down", "was shut down on 2027-01-14");
+    assert_eq!(s.fake.hits("/v1/chat/completions"), sent);
+}
+
+#[test]
+fn default_openai_writer_model_is_the_catalogs_current_one() {
+    let s = fakes::openai_chat();
+    let r = prompt(&s.url, &["a cat", "--writer", "openai"])
+        .env("OPENAI_API_KEY", KEY)
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let body = &s.fake.bodies("/v1/chat/completions")[0];
+    let default = mural_catalog::Catalog::builtin()
+        .default_model(mural_catalog::Provider::Openai, mural_catalog::Kind::Chat)
+        .unwrap();
+    assert_eq!(body["model"], default.id.as_str());
+    assert_eq!(default.status, mural_catalog::Status::Active);
+    assert!(body.get("max_completion_tokens").is_some(), "{body}");
 }
 
 fn with_profile(s: &fakes::Server, dir: &TempDir, extra: &str) -> std::path::PathBuf {

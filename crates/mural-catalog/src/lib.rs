@@ -530,6 +530,15 @@ impl Catalog {
     }
 }
 
+/// The day lifecycles are judged by: `MURAL_TODAY` (YYYY-MM-DD, to replay
+/// or test a date) through the caller's lookup, else the system clock.
+pub fn today(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Date, String> {
+    match lookup("MURAL_TODAY").filter(|v| !v.trim().is_empty()) {
+        Some(v) => v.parse().map_err(|e| format!("MURAL_TODAY: {e}")),
+        None => Ok(Date::today()),
+    }
+}
+
 /// Installs the catalog in force for this process (the embedded one with
 /// `mural.toml`'s entries); the first call wins.
 pub fn install(catalog: Catalog) {

@@ -25,7 +25,7 @@ pub mod profile;
 pub mod gguf;
 
 pub use instruct::{Chat, Message, Role};
-pub use profile::{build, Sink, WriterProfile};
+pub use profile::{build, lifecycle, Sink, WriterProfile};
 
 use mural_prompt::writer::validate;
 use mural_prompt::{analyze, BuiltinWriter, WriteError, WriteRequest, Writer, Written};
@@ -41,7 +41,7 @@ pub struct Sampling {
 /// A model that continues a conversation. One narrow trait per backend
 /// family; everything else (rules, parsing, the guard) is shared.
 pub trait Llm: Send + Sync {
-    /// What the recipe records: "openai:gpt-4o-mini", "gguf:gemma-3-270m".
+    /// What the recipe records: "openai:gpt-6-luna", "gguf:gemma-3-270m".
     fn name(&self) -> String;
     /// `n` completions of `chat`. Completion `i` is seeded with `seed + i`
     /// where the backend can seed; `sink` hears text as it arrives

@@ -22,7 +22,33 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub const DEFAULT_BASE: &str = "https://api.openai.com/v1";
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+/// The model a profile writes with: its own, else the catalog's default
+/// OpenAI chat model.
+pub fn model_of(p: &WriterProfile) -> String {
+    p.model
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| {
+            mural_catalog::Catalog::current()
+                .default_model(mural_catalog::Provider::Openai, mural_catalog::Kind::Chat)
+                .map(|m| m.id.clone())
+                .unwrap_or_else(|| "gpt-6-luna".into())
+        })
+}
+
+/// The catalog's word on a chat model today: a warning when deprecated,
+/// an error when shut down.
+pub fn judge(
+    model: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, WriteError> {
+    let today = mural_catalog::today(env).map_err(config)?;
+    let hint = crate::profile::SWITCH_HINT;
+    let verdict = mural_catalog::Catalog::current()
+        .judge(mural_catalog::Provider::Openai, model, today, hint)
+        .map_err(|e| config(e.to_string()))?;
+    Ok(verdict.warning(hint))
+}
 
 pub struct OpenAiChat {
     client: Client,
@@ -79,7 +105,13 @@ impl OpenAiChat {
                 "the openai writer needs an API key; set {key_env} (or api_key in a [writers.NAME] profile), or set OPENAI_BASE_URL to a local server such as Ollama's http://127.0.0.1:11434/v1"
             )));
         }
-        let token_param = match p.token_param.as_deref() {
+        let model = model_of(p);
+        judge(&model, env)?;
+        let catalog_field = mural_catalog::Catalog::current()
+            .find(mural_catalog::Provider::Openai, &model)
+            .and_then(|m| m.chat.as_ref())
+            .and_then(|c| c.max_tokens_field.as_deref());
+        let token_param = match p.token_param.as_deref().or(catalog_field) {
             Some("max_tokens") => "max_tokens",
             Some("max_completion_tokens") => "max_completion_tokens",
             Some(other) => {
@@ -114,11 +146,7 @@ impl OpenAiChat {
             client,
             base,
             key,
-            model: p
-                .model
-                .clone()
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            model,
             token_param,
             use_n: AtomicBool::new(p.n.unwrap_or(true)),
             sampling_params: AtomicBool::new(true),
@@ -556,7 +584,17 @@ mod tests {
         // a local server needs none
         let local = |k: &str| (k == "OPENAI_BASE_URL").then(|| "http://127.0.0.1:9/v1".to_string());
         let w = OpenAiChat::new(&WriterProfile::of_kind("openai"), &local).unwrap();
-        assert_eq!(w.token_param, "max_tokens");
-        assert_eq!(w.name(), "openai:gpt-4o-mini");
+        // the catalog's default chat model, with the token field it takes
+        assert_eq!(w.token_param, "max_completion_tokens");
+        assert_eq!(w.name(), "openai:gpt-6-luna");
+        // a local model keeps the older field
+        let p = WriterProfile {
+            model: Some("llama3.2".into()),
+            ..WriterProfile::of_kind("openai")
+        };
+        assert_eq!(
+            OpenAiChat::new(&p, &local).unwrap().token_param,
+            "max_tokens"
+        );
     }
 }

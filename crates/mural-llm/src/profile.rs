@@ -85,6 +85,45 @@ fn config(message: String) -> WriteError {
 
 /// Resolves a `--writer` spec to a writer. `profiles` are mural.toml's
 /// `[writers.NAME]`; `env` reads the environment; `sink` streams text.
+/// What `--writer` names.
+enum Resolved {
+    Builtin,
+    Verbatim,
+    Profile(WriterProfile),
+}
+
+fn resolve(spec: &str, profiles: &BTreeMap<String, WriterProfile>) -> Result<Resolved, WriteError> {
+    if let Some(p) = profiles.get(spec) {
+        return Ok(Resolved::Profile(p.clone()));
+    }
+    Ok(match spec.split_once(':') {
+        None if spec == "builtin" => Resolved::Builtin,
+        None if spec == "verbatim" => Resolved::Verbatim,
+        None if spec == "openai" => Resolved::Profile(WriterProfile::of_kind("openai")),
+        Some(("openai", m)) if !m.trim().is_empty() => Resolved::Profile(WriterProfile {
+            model: Some(m.trim().to_string()),
+            ..WriterProfile::of_kind("openai")
+        }),
+        Some(("gguf", path)) if !path.trim().is_empty() => Resolved::Profile(WriterProfile {
+            path: Some(PathBuf::from(path.trim())),
+            ..WriterProfile::of_kind("gguf")
+        }),
+        _ => {
+            let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+            return Err(config(format!(
+                "unknown writer {spec:?}; use builtin, openai[:MODEL], gguf:PATH{}",
+                if names.is_empty() {
+                    ", or add a [writers.NAME] profile to mural.toml".to_string()
+                } else {
+                    format!(", or a profile from mural.toml ({})", names.join(", "))
+                }
+            )));
+        }
+    })
+}
+
+/// Builds the writer `--writer` names: builtin, verbatim, openai[:MODEL],
+/// gguf:PATH, or a `[writers.NAME]` profile.
 pub fn build(
     spec: &str,
     profiles: &BTreeMap<String, WriterProfile>,
@@ -92,35 +131,29 @@ pub fn build(
     sink: Option<Sink>,
 ) -> Result<Box<dyn Writer>, WriteError> {
     let spec = spec.trim();
-    let profile = if let Some(p) = profiles.get(spec) {
-        p.clone()
-    } else {
-        match spec.split_once(':') {
-            None if spec == "builtin" => return Ok(Box::new(BuiltinWriter)),
-            None if spec == "verbatim" => return Ok(Box::new(VerbatimWriter)),
-            None if spec == "openai" => WriterProfile::of_kind("openai"),
-            Some(("openai", m)) if !m.trim().is_empty() => WriterProfile {
-                model: Some(m.trim().to_string()),
-                ..WriterProfile::of_kind("openai")
-            },
-            Some(("gguf", path)) if !path.trim().is_empty() => WriterProfile {
-                path: Some(PathBuf::from(path.trim())),
-                ..WriterProfile::of_kind("gguf")
-            },
-            _ => {
-                let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
-                return Err(config(format!(
-                    "unknown writer {spec:?}; use builtin, openai[:MODEL], gguf:PATH{}",
-                    if names.is_empty() {
-                        ", or add a [writers.NAME] profile to mural.toml".to_string()
-                    } else {
-                        format!(", or a profile from mural.toml ({})", names.join(", "))
-                    }
-                )));
-            }
+    match resolve(spec, profiles)? {
+        Resolved::Builtin => Ok(Box::new(BuiltinWriter)),
+        Resolved::Verbatim => Ok(Box::new(VerbatimWriter)),
+        Resolved::Profile(p) => build_profile(spec, &p, env, sink),
+    }
+}
+
+/// How to switch a writer's model, for lifecycle messages.
+pub const SWITCH_HINT: &str = "--writer openai:{}, or model = \"{}\" in the writer profile";
+
+/// What the model catalog says of the writer's model today: a warning for
+/// a deprecated model, an error for a shut-down one (before any request).
+pub fn lifecycle(
+    spec: &str,
+    profiles: &BTreeMap<String, WriterProfile>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, WriteError> {
+    match resolve(spec.trim(), profiles)? {
+        Resolved::Profile(p) if p.kind == "openai" => {
+            crate::openai::judge(&crate::openai::model_of(&p), env)
         }
-    };
-    build_profile(spec, &profile, env, sink)
+        _ => Ok(None),
+    }
 }
 
 /// `~/models/x.gguf` -> `$HOME/models/x.gguf`, for `gguf:~/...` (no shell

@@ -193,12 +193,7 @@ pub fn build(
 /// The day lifecycles are judged by: `MURAL_TODAY` (YYYY-MM-DD, to replay
 /// or test a date), else the system clock.
 pub fn today(env: &dyn Fn(&str) -> Option<String>) -> Result<mural_catalog::Date, PaintError> {
-    match env("MURAL_TODAY").filter(|v| !v.trim().is_empty()) {
-        Some(v) => v.parse().map_err(|e| PaintError::InvalidRequest {
-            message: format!("MURAL_TODAY: {e}"),
-        }),
-        None => Ok(mural_catalog::Date::today()),
-    }
+    mural_catalog::today(env).map_err(|message| PaintError::InvalidRequest { message })
 }
 
 /// How to switch a painter's model, for lifecycle messages.
