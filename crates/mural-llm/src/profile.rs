@@ -89,25 +89,27 @@ fn config(message: String) -> WriteError {
 enum Resolved {
     Builtin,
     Verbatim,
-    Profile(WriterProfile),
+    Profile(Box<WriterProfile>),
 }
 
 fn resolve(spec: &str, profiles: &BTreeMap<String, WriterProfile>) -> Result<Resolved, WriteError> {
     if let Some(p) = profiles.get(spec) {
-        return Ok(Resolved::Profile(p.clone()));
+        return Ok(Resolved::Profile(Box::new(p.clone())));
     }
     Ok(match spec.split_once(':') {
         None if spec == "builtin" => Resolved::Builtin,
         None if spec == "verbatim" => Resolved::Verbatim,
-        None if spec == "openai" => Resolved::Profile(WriterProfile::of_kind("openai")),
-        Some(("openai", m)) if !m.trim().is_empty() => Resolved::Profile(WriterProfile {
+        None if spec == "openai" => Resolved::Profile(Box::new(WriterProfile::of_kind("openai"))),
+        Some(("openai", m)) if !m.trim().is_empty() => Resolved::Profile(Box::new(WriterProfile {
             model: Some(m.trim().to_string()),
             ..WriterProfile::of_kind("openai")
-        }),
-        Some(("gguf", path)) if !path.trim().is_empty() => Resolved::Profile(WriterProfile {
-            path: Some(PathBuf::from(path.trim())),
-            ..WriterProfile::of_kind("gguf")
-        }),
+        })),
+        Some(("gguf", path)) if !path.trim().is_empty() => {
+            Resolved::Profile(Box::new(WriterProfile {
+                path: Some(PathBuf::from(path.trim())),
+                ..WriterProfile::of_kind("gguf")
+            }))
+        }
         _ => {
             let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
             return Err(config(format!(
