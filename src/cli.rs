@@ -84,8 +84,8 @@ struct WriteArgs {
     /// Read one idea per line from a file; `-` reads stdin.
     #[arg(long, value_name = "PATH|-")]
     file: Option<String>,
-    /// Target generator: dalle, dalle2, gpt-image, flux, sd, sdxl, midjourney, runway.
-    #[arg(long, short = 't', default_value = "dalle")]
+    /// Target generator: gpt-image (default), flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles.
+    #[arg(long, short = 't', default_value = "gpt-image")]
     target: String,
     /// How many prompts: the first is the main one, the rest are variations.
     #[arg(short = 'n', default_value_t = 1)]
@@ -109,7 +109,7 @@ struct WriteArgs {
 struct LintArgs {
     /// The prompt to check.
     prompt: String,
-    /// Target generator: dalle, dalle2, gpt-image, flux, sd, sdxl, midjourney, runway.
+    /// Target generator: gpt-image (default), flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles.
     #[arg(long, short = 't', default_value = "sd")]
     target: String,
     /// Print the report as JSON.

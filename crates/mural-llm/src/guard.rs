@@ -35,7 +35,7 @@ pub const RULES: &[&str] = &[
 fn min_extra_words(target: Target) -> usize {
     match target {
         Target::Sd | Target::Sdxl => 4,
-        Target::Midjourney | Target::Dalle2 | Target::Runway => 6,
+        Target::Midjourney | Target::MidjourneyV8 | Target::Dalle2 | Target::Runway => 6,
         _ => 10,
     }
 }
@@ -139,7 +139,7 @@ pub fn shape(target: Target, text: &str, draft: &Written) -> (String, String) {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let prompt = if tags_target(target) {
         split_tags(&text).join(", ")
-    } else if target == Target::Midjourney {
+    } else if target.is_midjourney() {
         // mural sets the parameters; the model's own are dropped
         let body = crate::instruct::strip_params(&text).trim();
         if body.is_empty() {
@@ -194,7 +194,7 @@ pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) ->
     let extra = mural_prompt::text::lower_words(prompt)
         .len()
         .saturating_sub(mural_prompt::text::lower_words(&a.idea).len());
-    let body_words = if target == Target::Midjourney {
+    let body_words = if target.is_midjourney() {
         mural_prompt::text::lower_words(crate::instruct::strip_params(prompt))
             .len()
             .saturating_sub(mural_prompt::text::lower_words(&a.idea).len())
@@ -255,7 +255,7 @@ pub fn repair(a: &Analysis, target: Target, prompt: &str, draft: &Written) -> St
     let forbid = Forbidden::for_analysis(a);
     let licence = licence_for(a);
     let tags = tags_target(target);
-    let body = if target == Target::Midjourney {
+    let body = if target.is_midjourney() {
         crate::instruct::strip_params(prompt)
     } else {
         prompt

@@ -52,7 +52,7 @@ pub fn default_sampling(target: Target) -> Sampling {
         top_p: 0.95,
         max_tokens: match target {
             Target::Sd | Target::Sdxl => 120,
-            Target::Midjourney => 160,
+            Target::Midjourney | Target::MidjourneyV8 => 160,
             _ => 320,
         },
     }
@@ -63,11 +63,13 @@ fn describe(target: Target) -> &'static str {
         Target::Dalle => "OpenAI's DALL-E 3",
         Target::Dalle2 => "OpenAI's DALL-E 2",
         Target::GptImage => "OpenAI's gpt-image",
-        Target::Flux => "Black Forest Labs' Flux",
+        Target::Flux => "Black Forest Labs' FLUX.2",
         Target::Sd => "Stable Diffusion 1.5",
         Target::Sdxl => "Stable Diffusion XL",
-        Target::Midjourney => "Midjourney",
+        Target::Midjourney => "Midjourney V7",
+        Target::MidjourneyV8 => "Midjourney V8",
         Target::Runway => "Runway's text-to-image",
+        Target::Gemini => "Google's Gemini image model",
     }
 }
 
@@ -78,8 +80,15 @@ pub fn format_rule(target: Target) -> String {
              At most 75 CLIP tokens in all (about 40 words). You may weight one or two key tags \
              like (tag:1.2). Write no negative prompt: mural adds it."
             .to_string(),
-        Target::Midjourney => "one paragraph of vivid prose, 25 to 60 words. Write no \
+        Target::Midjourney | Target::MidjourneyV8 => {
+            "one paragraph of vivid prose, 25 to 60 words. Write no \
              --parameters: mural adds --ar, --stylize and --v."
+                .to_string()
+        }
+        Target::Flux => "one paragraph of vivid, concrete prose, 30 to 80 words, the main \
+             subject first. Never write \"no\" or \"without\": say what is there instead \
+             (\"a deserted beach\", not \"a beach with no people\"). Keep text to render in \
+             quotes and hex colors such as #0047AB exactly."
             .to_string(),
         t => {
             let words = match t {

@@ -65,6 +65,17 @@ pub struct Terms {
     pub clear_sky: TermSet,
 }
 
+/// Whether a noun names what populates a scene (people, animals,
+/// vehicles): excluding it leaves a place deserted.
+pub(crate) fn populates(noun: &str) -> bool {
+    use mural_knowledge::{category_of, Category};
+    terms().people.hits(&[noun.to_lowercase()])
+        || matches!(
+            category_of(noun),
+            Some((Category::Person | Category::Animal | Category::Vehicle, _))
+        )
+}
+
 pub fn terms() -> &'static Terms {
     static T: OnceLock<Terms> = OnceLock::new();
     T.get_or_init(|| {
@@ -219,7 +230,8 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
     for w in &a.content_words {
         let s = stem(w);
         let found = if a.negations.contains(w) {
-            all_stems.contains(&s)
+            // FLUX.2 says exclusions positively, without the excluded word
+            target.rephrases_exclusions() || all_stems.contains(&s)
         } else {
             pos_stems.contains(&s)
         };

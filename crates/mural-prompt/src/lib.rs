@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod check;
 pub mod compose;
 pub mod lint;
+pub mod midjourney;
 pub mod scene;
 pub mod target;
 pub mod text;

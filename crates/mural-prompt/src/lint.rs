@@ -125,55 +125,33 @@ pub fn split_midjourney(prompt: &str) -> (&str, Vec<(String, String)>) {
     (text, params)
 }
 
-fn check_midjourney(params: &[(String, String)], out: &mut Vec<Warning>) {
-    const KNOWN: &[&str] = &[
-        "ar", "aspect", "stylize", "s", "chaos", "c", "v", "version", "no", "q", "quality", "seed",
-        "style", "weird", "w", "tile", "niji", "iw", "sref", "cref", "sw", "cw", "r", "repeat",
-        "stop", "raw", "p", "profile", "draft", "exp", "oref", "ow", "sv",
-    ];
+/// Holds a Midjourney prompt's parameters to the version it asks for
+/// (`--v`, else the target's own), from `data/midjourney.toml`.
+fn check_midjourney(params: &[(String, String)], target: Target, out: &mut Vec<Warning>) {
+    let table = crate::midjourney::table();
+    let version = params
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "v" || n == "version")
+        .map(|(_, v)| v.as_str())
+        .or(target.midjourney_version())
+        .unwrap_or("7");
+    if !table.versions.iter().any(|v| v == version) {
+        out.push(w(
+            "midjourney_param",
+            format!(
+                "--v {version:?} must be one of {}",
+                table.versions.join(", ")
+            ),
+        ));
+    }
+    let fam = crate::midjourney::family(version);
     for (name, value) in params {
-        match name.as_str() {
-            "ar" | "aspect" => {
-                let ok = value
-                    .split_once(':')
-                    .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
-                    .is_some_and(|(a, b)| a > 0 && b > 0);
-                if !ok {
-                    out.push(w(
-                        "midjourney_param",
-                        format!("--ar {value:?} must be W:H with whole numbers, like --ar 16:9"),
-                    ));
-                }
-            }
-            "stylize" | "s" => {
-                if !value.parse::<u32>().is_ok_and(|v| v <= 1000) {
-                    out.push(w(
-                        "midjourney_param",
-                        format!("--stylize {value:?} must be a whole number from 0 to 1000"),
-                    ));
-                }
-            }
-            "chaos" | "c" => {
-                if !value.parse::<u32>().is_ok_and(|v| v <= 100) {
-                    out.push(w(
-                        "midjourney_param",
-                        format!("--chaos {value:?} must be a whole number from 0 to 100"),
-                    ));
-                }
-            }
-            "v" | "version" => {
-                if !["5.2", "6", "6.1", "7"].contains(&value.as_str()) {
-                    out.push(w(
-                        "midjourney_param",
-                        format!("--v {value:?} must be one of 5.2, 6, 6.1, 7"),
-                    ));
-                }
-            }
-            n if KNOWN.contains(&n) => {}
-            n => out.push(w(
-                "midjourney_param",
-                format!("unknown Midjourney parameter --{n}"),
-            )),
+        if name == "v" || name == "version" {
+            continue;
+        }
+        if let Some(problem) = crate::midjourney::check(name, value, fam) {
+            out.push(w("midjourney_param", problem));
         }
     }
 }
@@ -333,7 +311,7 @@ pub fn conflicts(text: &str) -> Vec<Warning> {
 /// Lints a prompt for a target.
 pub fn lint(prompt: &str, target: Target) -> LintReport {
     let mut warnings = Vec::new();
-    let (text, mj_params) = if target == Target::Midjourney {
+    let (text, mj_params) = if target.is_midjourney() {
         split_midjourney(prompt)
     } else {
         (prompt, Vec::new())
@@ -383,8 +361,8 @@ pub fn lint(prompt: &str, target: Target) -> LintReport {
             ));
         }
     }
-    if target == Target::Midjourney {
-        check_midjourney(&mj_params, &mut warnings);
+    if target.is_midjourney() {
+        check_midjourney(&mj_params, target, &mut warnings);
     }
     if prompt.trim().is_empty() {
         warnings.push(w("empty", "the prompt is empty".into()));
@@ -423,10 +401,38 @@ mod tests {
     fn midjourney_params() {
         assert!(lint("a fox --ar 16:9 --stylize 250 --v 6.1", Target::Midjourney).is_clean());
         let r = lint(
-            "a fox --ar 16.5:9 --stylize 2000 --chaos 101 --v 8 --bogus",
+            "a fox --ar 16.5:9 --stylize 2000 --chaos 101 --v 9 --bogus",
             Target::Midjourney,
         );
         assert_eq!(r.warnings.len(), 5, "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn midjourney_params_the_version_does_not_take_are_reported() {
+        // V7 (the midjourney target's version) takes --oref, not --hd
+        let r = lint(
+            "a fox --ar 1:1 --oref https://x/a.png --ow 100 --v 7",
+            Target::Midjourney,
+        );
+        assert!(r.is_clean(), "{:?}", r.warnings);
+        let r = lint("a fox --ar 1:1 --hd --v 7", Target::Midjourney);
+        assert!(
+            r.warnings[0].message.contains("--hd is not a V7 parameter"),
+            "{:?}",
+            r.warnings
+        );
+        // V8, from --v or from the target
+        let r = lint("a fox --oref https://x/a.png --v 8.1", Target::Midjourney);
+        assert!(
+            r.warnings[0]
+                .message
+                .contains("--oref is not a V8 parameter"),
+            "{:?}",
+            r.warnings
+        );
+        let r = lint("a fox --weird 10 --q 2", Target::MidjourneyV8);
+        assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+        assert!(lint("a fox --hd --q 4", Target::MidjourneyV8).is_clean());
     }
 
     #[test]

@@ -20,21 +20,29 @@ pub enum Target {
     Flux,
     Sd,
     Sdxl,
+    /// Midjourney V7 (`--v 7`): the safe default while V7 and V8 take
+    /// different parameters.
     Midjourney,
+    /// Midjourney V8.x (`--v 8.1`).
+    MidjourneyV8,
     /// RunwayML Gen-4 Image: prose, at most 1,000 characters.
     Runway,
+    /// Google's Gemini image models: prose, an aspect ratio.
+    Gemini,
 }
 
 impl Target {
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 10] = [
+        Target::GptImage,
         Target::Dalle,
         Target::Dalle2,
-        Target::GptImage,
         Target::Flux,
         Target::Sd,
         Target::Sdxl,
         Target::Midjourney,
+        Target::MidjourneyV8,
         Target::Runway,
+        Target::Gemini,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,24 +54,52 @@ impl Target {
             Target::Sd => "sd",
             Target::Sdxl => "sdxl",
             Target::Midjourney => "midjourney",
+            Target::MidjourneyV8 => "midjourney-v8",
             Target::Runway => "runway",
+            Target::Gemini => "gemini",
         }
     }
 
-    /// Parses a target name; accepts common spellings ("dall-e-3", "mj").
+    /// Parses a target name; accepts common spellings ("gpt-image-2", "mj").
+    /// `dalle` and `dalle2` are the retired DALL-E models' styles (OpenAI
+    /// shut both down on 2026-05-12), kept for prompts meant for servers
+    /// that still speak them.
     pub fn parse(s: &str) -> Option<Target> {
         let s = s.trim().to_lowercase();
         Some(match s.as_str() {
             "dalle" | "dall-e" | "dalle3" | "dall-e-3" | "dalle-3" => Target::Dalle,
             "dalle2" | "dall-e-2" | "dalle-2" => Target::Dalle2,
-            "gpt-image" | "gpt-image-1" | "gptimage" | "gpt_image" => Target::GptImage,
-            "flux" | "flux1" | "flux.1" => Target::Flux,
+            "gpt-image" | "gptimage" | "gpt_image" | "openai" => Target::GptImage,
+            g if g.starts_with("gpt-image-") => Target::GptImage,
+            "flux" | "flux1" | "flux.1" | "flux2" | "flux.2" | "flux-2" | "bfl" => Target::Flux,
             "sd" | "sd15" | "sd1.5" | "stable-diffusion" | "stablediffusion" => Target::Sd,
             "sdxl" | "sd-xl" => Target::Sdxl,
-            "midjourney" | "mj" => Target::Midjourney,
+            "midjourney" | "mj" | "midjourney-v7" | "mj7" | "mj-v7" => Target::Midjourney,
+            "midjourney-v8" | "mj8" | "mj-v8" | "midjourney8" => Target::MidjourneyV8,
             "runway" | "runwayml" | "gen4" | "gen4_image" | "gen-4" => Target::Runway,
+            "gemini" | "nano-banana" | "gemini-image" | "google" => Target::Gemini,
             _ => return None,
         })
+    }
+
+    /// Midjourney, any version.
+    pub fn is_midjourney(self) -> bool {
+        matches!(self, Target::Midjourney | Target::MidjourneyV8)
+    }
+
+    /// The Midjourney version this target writes.
+    pub fn midjourney_version(self) -> Option<&'static str> {
+        let t = crate::midjourney::table();
+        match self {
+            Target::Midjourney => Some(t.v7.as_str()),
+            Target::MidjourneyV8 => Some(t.v8.as_str()),
+            _ => None,
+        }
+    }
+
+    /// FLUX.2 takes no negative prompt: exclusions are said positively.
+    pub fn rephrases_exclusions(self) -> bool {
+        self == Target::Flux
     }
 
     pub fn names() -> String {
@@ -122,7 +158,7 @@ pub enum RenderError {
 pub fn render(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
     match target {
         Target::Sd | Target::Sdxl => Ok(render_tags(s, target)),
-        Target::Midjourney => Ok(render_midjourney(s)),
+        Target::Midjourney | Target::MidjourneyV8 => Ok(render_midjourney(s, target)),
         _ => render_prose(s, target),
     }
 }
@@ -189,7 +225,6 @@ fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
     let ratio = aspect.0 as f64 / aspect.1 as f64;
     let options: &[(u32, u32)] = match target {
         Target::Dalle => &[(1024, 1024), (1792, 1024), (1024, 1792)],
-        Target::GptImage => &[(1024, 1024), (1536, 1024), (1024, 1536)],
         Target::Dalle2 => &[(1024, 1024)],
         Target::Sd => &[
             (512, 512),
@@ -210,7 +245,13 @@ fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
             (768, 1344),
             (1536, 640),
         ],
-        Target::Midjourney => &[(1024, 1024)],
+        Target::Midjourney | Target::MidjourneyV8 | Target::Gemini => &[(1024, 1024)],
+        // the current model's own sizes, from the catalog
+        Target::GptImage => {
+            return catalog_rules(mural_catalog::Provider::Openai)
+                .map(|(_, r)| r.fit_aspect(aspect, 1024 * 1024))
+                .unwrap_or((1024, 1024))
+        }
         // gen4_image's ratios
         Target::Runway => &[
             (1024, 1024),
@@ -234,8 +275,51 @@ fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
         .expect("non-empty size list")
 }
 
+/// The catalog's default image model of a provider, with its rules.
+fn catalog_rules(
+    p: mural_catalog::Provider,
+) -> Option<(&'static str, &'static mural_catalog::ImageRules)> {
+    let m = mural_catalog::Catalog::current().default_model(p, mural_catalog::Kind::Image)?;
+    Some((m.id.as_str(), m.image.as_ref()?))
+}
+
+/// FLUX.2 reads every word it is given, "no" included: the opening loses
+/// its exclusion clause, and a sentence says positively what is there.
+fn positive_exclusions(s: &Structured, mut parts: Vec<Sentence>) -> Vec<Sentence> {
+    if s.negations.is_empty() {
+        return parts;
+    }
+    let Some(first) = parts.first_mut() else {
+        return parts;
+    };
+    let kept = without_negations(&first.text, &s.negations);
+    if kept.trim().is_empty() || kept == first.text {
+        return parts;
+    }
+    first.text = kept;
+    let populating = s.negations.iter().any(|n| crate::check::populates(n));
+    let text = if populating {
+        "The scene is deserted and quiet, empty all around."
+    } else {
+        "Only what is named is in view, plain and uncluttered."
+    };
+    parts.insert(
+        1,
+        Sentence {
+            part: Part::Subject,
+            text: text.to_string(),
+        },
+    );
+    parts
+}
+
 fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
-    let prompt = fit_prose(s, target, s.prose.clone())?;
+    let parts = if target.rephrases_exclusions() {
+        positive_exclusions(s, s.prose.clone())
+    } else {
+        s.prose.clone()
+    };
+    let prompt = fit_prose(s, target, parts)?;
     let (w, h) = size_for(target, s.aspect);
     let mut params = Map::new();
     match target {
@@ -253,9 +337,19 @@ fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError>
             params.insert("size".into(), json!(format!("{w}x{h}")));
         }
         Target::GptImage => {
-            params.insert("model".into(), json!("gpt-image-1"));
+            if let Some((model, _)) = catalog_rules(mural_catalog::Provider::Openai) {
+                params.insert("model".into(), json!(model));
+            }
             params.insert("size".into(), json!(format!("{w}x{h}")));
             params.insert("quality".into(), json!("high"));
+        }
+        Target::Gemini => {
+            if let Some((model, rules)) = catalog_rules(mural_catalog::Provider::Google) {
+                params.insert("model".into(), json!(model));
+                if let Some(r) = rules.nearest_ratio(s.aspect.0, s.aspect.1) {
+                    params.insert("aspectRatio".into(), json!(r));
+                }
+            }
         }
         Target::Runway => {
             params.insert("model".into(), json!("gen4_image"));
@@ -275,7 +369,8 @@ fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError>
     })
 }
 
-fn render_midjourney(s: &Structured) -> Rendered {
+fn render_midjourney(s: &Structured, target: Target) -> Rendered {
+    let version = target.midjourney_version().unwrap_or("7");
     // Midjourney tends to draw any word it reads, so what the idea excludes
     // leaves the text and goes to --no; the text stays short and front-loaded.
     let mut parts = s.short.clone();
@@ -286,7 +381,10 @@ fn render_midjourney(s: &Structured) -> Rendered {
     }
     let text = join_sentences(&parts);
     let (aw, ah) = reduce(s.aspect);
-    let mut prompt = format!("{text} --ar {aw}:{ah} --stylize {} --v 7", s.stylize);
+    let mut prompt = format!(
+        "{text} --ar {aw}:{ah} --stylize {} --v {version}",
+        s.stylize
+    );
     if s.photographic {
         prompt.push_str(" --style raw");
     }
@@ -296,7 +394,7 @@ fn render_midjourney(s: &Structured) -> Rendered {
     let mut params = Map::new();
     params.insert("ar".into(), json!(format!("{aw}:{ah}")));
     params.insert("stylize".into(), json!(s.stylize));
-    params.insert("v".into(), json!("7"));
+    params.insert("v".into(), json!(version));
     if s.photographic {
         params.insert("style".into(), json!("raw"));
     }

@@ -402,4 +402,67 @@ mod tests {
         let photo = &write("a DSLR photo of a fox", Target::Sd, 1, 2)[0].prompt;
         assert!(!photo.contains("masterpiece"), "{photo}");
     }
+
+    #[test]
+    fn flux_says_exclusions_positively() {
+        for seed in 0..6 {
+            let w = &write("a quiet beach without people", Target::Flux, 1, seed)[0];
+            let p = w.prompt.to_lowercase();
+            assert!(
+                !p.contains("without") && !p.contains(" no "),
+                "{}",
+                w.prompt
+            );
+            assert!(!p.contains("people"), "{}", w.prompt);
+            assert!(p.contains("deserted"), "{}", w.prompt);
+            let a = crate::analyze("a quiet beach without people");
+            let v = crate::check::check(&a, Target::Flux, &w.prompt, &w.negative_prompt);
+            assert!(v.is_empty(), "{v:?}");
+        }
+        // quoted text and hex colors stay exact
+        let w = &write(
+            r#"a poster that says "Open #1" in #0047AB blue"#,
+            Target::Flux,
+            1,
+            3,
+        )[0];
+        assert!(
+            w.prompt.contains(r#""Open #1""#) && w.prompt.contains("#0047AB"),
+            "{}",
+            w.prompt
+        );
+    }
+
+    #[test]
+    fn current_targets_carry_current_models() {
+        let g = &write("a red fox in the snow", Target::GptImage, 1, 1)[0];
+        let model = g.params["model"].as_str().unwrap();
+        let c = mural_catalog::Catalog::builtin();
+        let m = c.find(mural_catalog::Provider::Openai, model).unwrap();
+        assert_eq!(m.status, mural_catalog::Status::Active);
+        let size = g.params["size"].as_str().unwrap();
+        let (w, h) = size.split_once('x').unwrap();
+        let free = m.image.as_ref().unwrap().free.as_ref().unwrap();
+        assert!(
+            free.check(w.parse().unwrap(), h.parse().unwrap()).is_ok(),
+            "{size}"
+        );
+        let gem = &write("a red fox in the snow", Target::Gemini, 1, 1)[0];
+        let gm = gem.params["model"].as_str().unwrap();
+        let rules = c
+            .find(mural_catalog::Provider::Google, gm)
+            .unwrap()
+            .image
+            .as_ref()
+            .unwrap();
+        assert!(rules
+            .aspect_ratios
+            .iter()
+            .any(|r| r == &gem.params["aspectRatio"]));
+        let v8 = &write("a red fox in the snow", Target::MidjourneyV8, 1, 1)[0].prompt;
+        assert!(v8.contains("--v 8.1"), "{v8}");
+        assert!(crate::lint(v8, Target::MidjourneyV8).is_clean(), "{v8}");
+        let v7 = &write("a red fox in the snow", Target::Midjourney, 1, 1)[0].prompt;
+        assert!(v7.contains("--v 7"), "{v7}");
+    }
 }

@@ -321,7 +321,7 @@ async fn prompts(ApiJson(r): ApiJson<PromptsRequest>) -> Result<Json<Value>, App
     let w = writer(r.writer.as_deref())?;
     let req = WriteRequest {
         idea: r.idea,
-        target: target(r.target.as_deref(), "dalle")?,
+        target: target(r.target.as_deref(), "gpt-image")?,
         n: r.n.unwrap_or(1),
         seed: r.seed.unwrap_or_else(random_seed),
         style: r.style,
