@@ -75,6 +75,8 @@ enum Command {
     /// Browse, export and prune the gallery of runs.
     #[command(subcommand)]
     Gallery(crate::paint::GalleryCommand),
+    /// The models mural knows, with each one's lifecycle; --refresh asks the provider too.
+    Models(crate::models::ModelsArgs),
 }
 
 #[derive(Args)]
@@ -156,6 +158,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Gallery(cmd) => crate::paint::gallery_cmd(cmd),
         Command::Template(args) => crate::template::template_cmd(args),
         Command::Serve(args) => crate::serve::serve_cmd(args),
+        Command::Models(args) => crate::models::models_cmd(args),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod models;
 mod paint;
 mod serve;
 mod template;

@@ -17,11 +17,16 @@ fn mural(dir: &TempDir, s: &fakes::Server, args: &[&str]) -> TestCommand {
         .dir(&dir.0)
 }
 
+/// The fake's stand-in for a small model another server speaks the OpenAI
+/// Images API for, added to the catalog as a user would: small fixed sizes
+/// keep these batches quick.
+const LOCAL_SD: &str = "\n[[models]]\nid = \"local-sd\"\nprovider = \"openai\"\nkind = \"image\"\n[models.image]\nsizes = [\"256x256\", \"512x512\", \"1024x1024\"]\nn_max = 10\nresponse = \"b64_or_url\"\n";
+
 fn setup(name: &str, extra: &str) -> TempDir {
     let dir = TempDir::new(name);
     std::fs::write(
         dir.0.join("mural.toml"),
-        format!("[painters.oa]\nkind = \"openai\"\nmodel = \"dall-e-2\"\ntimeout_s = 2\nbackoff_ms = 10\nmax_retries = 8\nconcurrency = 8\n{extra}"),
+        format!("[painters.oa]\nkind = \"openai\"\nmodel = \"local-sd\"\ntimeout_s = 2\nbackoff_ms = 10\nmax_retries = 8\nconcurrency = 8\n{extra}{LOCAL_SD}"),
     )
     .unwrap();
     dir
@@ -177,7 +182,9 @@ fn refused_and_failed_items_are_reported_and_resume_retries_only_failures() {
     let dir = setup("batch-report", "");
     std::fs::write(
         dir.0.join("mural.toml"),
-        "[painters.oa]\nkind = \"openai\"\nmodel = \"dall-e-2\"\nmax_retries = 0\n",
+        format!(
+            "[painters.oa]\nkind = \"openai\"\nmodel = \"local-sd\"\nmax_retries = 0\n{LOCAL_SD}"
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -246,7 +253,9 @@ fn resume_refuses_a_changed_file() {
     s.fake.push(&[Fault::ServerError; 10]);
     std::fs::write(
         dir.0.join("mural.toml"),
-        "[painters.oa]\nkind = \"openai\"\nmodel = \"dall-e-2\"\nmax_retries = 0\n",
+        format!(
+            "[painters.oa]\nkind = \"openai\"\nmodel = \"local-sd\"\nmax_retries = 0\n{LOCAL_SD}"
+        ),
     )
     .unwrap();
     let r = mural(

@@ -91,7 +91,7 @@ fn bad_input_exits_2_with_one_line_that_names_the_fix() {
         (&["prompt", &long], "4001 characters"),
         (
             &["prompt", "a cat", "--target", "dalle4"],
-            "use one of: dalle, dalle2, gpt-image, flux, sd, sdxl, midjourney",
+            "use one of: gpt-image, dalle, dalle2, flux, sd, sdxl, midjourney, midjourney-v8",
         ),
         (
             &["prompt", "a cat", "-n", "0"],
@@ -160,7 +160,7 @@ fn lint_exits_0_when_clean_and_1_on_problems() {
     assert_eq!(report["warnings"][0]["code"], "over_budget");
     let r = TestCommand::new(&[
         "lint",
-        "a fox --ar 16:9 --stylize 5000 --v 8",
+        "a fox --ar 16:9 --stylize 5000 --v 9",
         "--target",
         "midjourney",
     ])

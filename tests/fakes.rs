@@ -371,7 +371,7 @@ async fn openai_generate(
             Some("model_not_found"),
         );
     }
-    let max_n = if local { 1 } else { 10 };
+    let max_n = if model == "local-one" { 1 } else { 10 };
     if prompt.is_empty() || prompt.chars().count() > 32000 {
         return openai_error(
             StatusCode::BAD_REQUEST,

@@ -969,3 +969,83 @@ pub fn assert_no_secret(dir: &Path, secret: &str) {
         assert!(!found, "{} contains the secret", f.display());
     }
 }
+
+// ------------------------------------------------------------------ models
+
+#[test]
+fn models_lists_the_catalog_with_each_lifecycle() {
+    let dir = setup("models-list", "");
+    let r = mural(&dir, &["models"])
+        .env("MURAL_TODAY", "2026-12-01")
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = |id: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(2) == Some(id))
+            .unwrap_or_else(|| panic!("no {id} in {}", r.stdout))
+            .to_string()
+    };
+    assert!(line("dall-e-3").contains("shut down 2026-05-12"));
+    assert!(line("gpt-4o-mini").contains("deprecated, shuts down 2027-01-14"));
+    assert!(
+        line(&openai_default()).contains("active") && line(&openai_default()).contains("(default)")
+    );
+    assert!(r.stdout.contains("google") && r.stdout.contains("bfl"));
+    // one provider and kind, as JSON
+    let r = mural(&dir, &["models", "--painter", "openai", "--json"]).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = json_lines(&r.stdout);
+    assert!(rows.len() >= 5);
+    assert!(rows
+        .iter()
+        .all(|m| m["provider"] == "openai" && m["kind"] == "image"));
+    assert!(rows
+        .iter()
+        .any(|m| m["id"] == "dall-e-3" && m["state"] == "shutdown"));
+    // the writer's models
+    let r = mural(&dir, &["models", "--writer", "openai", "--json"]).run();
+    let rows = json_lines(&r.stdout);
+    assert!(rows.iter().all(|m| m["kind"] == "chat"), "{}", r.stdout);
+    // a model added in mural.toml is listed too
+    std::fs::write(
+        dir.0.join("mural.toml"),
+        "[[models]]\nid = \"gpt-image-3\"\nprovider = \"openai\"\nkind = \"image\"\n",
+    )
+    .unwrap();
+    let r = mural(&dir, &["models", "--painter", "openai"]).run();
+    assert!(r.stdout.contains("gpt-image-3"), "{}", r.stdout);
+}
+
+#[test]
+fn models_refresh_shows_what_openai_reports() {
+    let s = fakes::openai();
+    let dir = setup("models-refresh", "");
+    let r = openai_cmd(&dir, &s, &["models", "--painter", "openai", "--refresh"]).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reported = r.stdout.split("# what OpenAI reports now").nth(1).unwrap();
+    assert!(
+        reported.contains("gpt-4o-mini") && reported.contains("shuts down 2027-01-14"),
+        "{reported}"
+    );
+    assert!(
+        reported.contains("gpt-image-3-preview") && reported.contains("not in mural's catalog"),
+        "{reported}"
+    );
+    assert_eq!(s.fake.hits("/v1/models"), 1);
+    // a wrong key is said plainly, never echoed
+    let r = mural(&dir, &["models", "--refresh"])
+        .env("OPENAI_BASE_URL", format!("{}/v1", s.url))
+        .env("OPENAI_API_KEY", "sk-wrong-SECRET-999")
+        .run();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains("sk-wrong-SECRET-999"), "{}", r.stderr);
+}
+
+#[test]
+fn models_for_a_local_painter_is_a_clear_error() {
+    let dir = setup("models-local", "");
+    mural(&dir, &["models", "--painter", "a1111"])
+        .run()
+        .assert_usage_error("a1111", "local engine");
+}

@@ -6,9 +6,10 @@
 
 use crate::compose::{Part, Sentence, Structured};
 use crate::text::lower_words;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Where a prompt is going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -60,26 +61,27 @@ impl Target {
         }
     }
 
-    /// Parses a target name; accepts common spellings ("gpt-image-2", "mj").
-    /// `dalle` and `dalle2` are the retired DALL-E models' styles (OpenAI
-    /// shut both down on 2026-05-12), kept for prompts meant for servers
-    /// that still speak them.
+    /// Parses a target name; accepts the spellings `data/targets.toml`
+    /// lists ("gpt-image-2", "mj"). `dalle` and `dalle2` are the retired
+    /// DALL-E models' styles (OpenAI shut both down on 2026-05-12), kept
+    /// for prompts meant for servers that still speak them.
     pub fn parse(s: &str) -> Option<Target> {
         let s = s.trim().to_lowercase();
-        Some(match s.as_str() {
-            "dalle" | "dall-e" | "dalle3" | "dall-e-3" | "dalle-3" => Target::Dalle,
-            "dalle2" | "dall-e-2" | "dalle-2" => Target::Dalle2,
-            "gpt-image" | "gptimage" | "gpt_image" | "openai" => Target::GptImage,
-            g if g.starts_with("gpt-image-") => Target::GptImage,
-            "flux" | "flux1" | "flux.1" | "flux2" | "flux.2" | "flux-2" | "bfl" => Target::Flux,
-            "sd" | "sd15" | "sd1.5" | "stable-diffusion" | "stablediffusion" => Target::Sd,
-            "sdxl" | "sd-xl" => Target::Sdxl,
-            "midjourney" | "mj" | "midjourney-v7" | "mj7" | "mj-v7" => Target::Midjourney,
-            "midjourney-v8" | "mj8" | "mj-v8" | "midjourney8" => Target::MidjourneyV8,
-            "runway" | "runwayml" | "gen4" | "gen4_image" | "gen-4" => Target::Runway,
-            "gemini" | "nano-banana" | "gemini-image" | "google" => Target::Gemini,
-            _ => return None,
-        })
+        let spec = specs().iter().find(|t| {
+            t.name == s
+                || t.aliases.iter().any(|a| *a == s)
+                || t.alias_prefixes.iter().any(|p| s.starts_with(p.as_str()))
+        })?;
+        Target::ALL.into_iter().find(|t| t.name() == spec.name)
+    }
+
+    /// This target's rules (`data/targets.toml`).
+    pub fn spec(self) -> &'static Spec {
+        let i = Target::ALL
+            .iter()
+            .position(|t| *t == self)
+            .unwrap_or_default();
+        &spec_index()[i]
     }
 
     /// Midjourney, any version.
@@ -99,7 +101,7 @@ impl Target {
 
     /// FLUX.2 takes no negative prompt: exclusions are said positively.
     pub fn rephrases_exclusions(self) -> bool {
-        self == Target::Flux
+        self.spec().rephrase_exclusions
     }
 
     pub fn names() -> String {
@@ -108,24 +110,17 @@ impl Target {
 
     /// Prose targets get sentences; the others get tags.
     pub fn is_prose(self) -> bool {
-        !matches!(self, Target::Sd | Target::Sdxl)
+        self.spec().form != Form::Tags
     }
 
     /// The most characters a prompt for this target may have.
     pub fn max_chars(self) -> Option<usize> {
-        match self {
-            Target::Dalle | Target::GptImage => Some(4000),
-            Target::Dalle2 | Target::Runway => Some(1000),
-            _ => None,
-        }
+        self.spec().max_chars
     }
 
     /// The most CLIP tokens the positive prompt may have.
     pub fn max_clip_tokens(self) -> Option<usize> {
-        match self {
-            Target::Sd | Target::Sdxl => Some(mural_clip::CHUNK_TOKENS),
-            _ => None,
-        }
+        self.spec().clip_budget.then_some(mural_clip::CHUNK_TOKENS)
     }
 }
 
@@ -133,6 +128,108 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// How a target's prompt is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Form {
+    Prose,
+    Tags,
+    Midjourney,
+}
+
+/// How `params` carry the size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SizeParam {
+    /// `"size": "WxH"`.
+    Size,
+    /// `"width"`, `"height"`.
+    Wh,
+    /// `"ratio": "W:H"`.
+    Ratio,
+    /// The catalog model's nearest `"aspectRatio"`.
+    Aspect,
+    /// None (Midjourney writes `--ar` in the text).
+    None,
+}
+
+/// The sizes a target takes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SizeList {
+    /// "catalog": the provider's current model's own rules.
+    Catalog(String),
+    Fixed(Vec<String>),
+}
+
+/// The style parameter a target sets by look.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StyleParam {
+    pub photographic: String,
+    pub other: String,
+}
+
+/// One target's rules (`data/targets.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub alias_prefixes: Vec<String>,
+    pub form: Form,
+    pub max_chars: Option<usize>,
+    pub note: Option<String>,
+    /// Whose current default image model `params.model` names.
+    pub provider: Option<mural_catalog::Provider>,
+    pub sizes: Option<SizeList>,
+    pub size: SizeParam,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    pub style_param: Option<StyleParam>,
+    #[serde(default)]
+    pub rephrase_exclusions: bool,
+    #[serde(default)]
+    pub clip_budget: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    targets: Vec<Spec>,
+}
+
+/// Every target's rules, in the file's order.
+pub fn specs() -> &'static [Spec] {
+    static T: OnceLock<Vec<Spec>> = OnceLock::new();
+    T.get_or_init(
+        || match toml::from_str::<Table>(include_str!("../data/targets.toml")) {
+            Ok(t) => t.targets,
+            // held to the schema by `tests::every_target_has_its_rules`
+            Err(e) => unreachable!("data/targets.toml: {e}"),
+        },
+    )
+}
+
+/// The rules in `Target::ALL`'s order.
+fn spec_index() -> &'static [Spec] {
+    static I: OnceLock<Vec<Spec>> = OnceLock::new();
+    I.get_or_init(|| {
+        Target::ALL
+            .iter()
+            .map(|t| {
+                specs()
+                    .iter()
+                    .find(|s| s.name == t.name())
+                    .cloned()
+                    .unwrap_or_else(|| unreachable!("no rules for target {t}"))
+            })
+            .collect()
+    })
 }
 
 /// A prompt ready for one target.
@@ -156,10 +253,10 @@ pub enum RenderError {
 
 /// Renders a structured prompt for `target`.
 pub fn render(s: &Structured, target: Target) -> Result<Rendered, RenderError> {
-    match target {
-        Target::Sd | Target::Sdxl => Ok(render_tags(s, target)),
-        Target::Midjourney | Target::MidjourneyV8 => Ok(render_midjourney(s, target)),
-        _ => render_prose(s, target),
+    match target.spec().form {
+        Form::Tags => Ok(render_tags(s, target)),
+        Form::Midjourney => Ok(render_midjourney(s, target)),
+        Form::Prose => render_prose(s, target),
     }
 }
 
@@ -222,57 +319,34 @@ fn join_sentences(parts: &[Sentence]) -> String {
 }
 
 fn size_for(target: Target, aspect: (u32, u32)) -> (u32, u32) {
-    let ratio = aspect.0 as f64 / aspect.1 as f64;
-    let options: &[(u32, u32)] = match target {
-        Target::Dalle => &[(1024, 1024), (1792, 1024), (1024, 1792)],
-        Target::Dalle2 => &[(1024, 1024)],
-        Target::Sd => &[
-            (512, 512),
-            (768, 512),
-            (512, 768),
-            (640, 512),
-            (512, 640),
-            (912, 512),
-            (512, 912),
-        ],
-        Target::Sdxl | Target::Flux => &[
-            (1024, 1024),
-            (1152, 896),
-            (896, 1152),
-            (1216, 832),
-            (832, 1216),
-            (1344, 768),
-            (768, 1344),
-            (1536, 640),
-        ],
-        Target::Midjourney | Target::MidjourneyV8 | Target::Gemini => &[(1024, 1024)],
+    let spec = target.spec();
+    let fixed: Vec<(u32, u32)> = match &spec.sizes {
+        Some(SizeList::Fixed(list)) => list
+            .iter()
+            .filter_map(|s| {
+                let (w, h) = s.split_once('x')?;
+                Some((w.parse().ok()?, h.parse().ok()?))
+            })
+            .collect(),
         // the current model's own sizes, from the catalog
-        Target::GptImage => {
-            return catalog_rules(mural_catalog::Provider::Openai)
+        Some(SizeList::Catalog(_)) => {
+            return spec
+                .provider
+                .and_then(catalog_rules)
                 .map(|(_, r)| r.fit_aspect(aspect, 1024 * 1024))
                 .unwrap_or((1024, 1024))
         }
-        // gen4_image's ratios
-        Target::Runway => &[
-            (1024, 1024),
-            (1920, 1080),
-            (1080, 1920),
-            (1360, 768),
-            (1168, 880),
-            (1440, 1080),
-            (1080, 1440),
-            (1808, 768),
-            (2112, 912),
-        ],
+        None => Vec::new(),
     };
-    *options
-        .iter()
+    let ratio = aspect.0.max(1) as f64 / aspect.1.max(1) as f64;
+    fixed
+        .into_iter()
         .min_by(|a, b| {
             let da = ((a.0 as f64 / a.1 as f64).ln() - ratio.ln()).abs();
             let db = ((b.0 as f64 / b.1 as f64).ln() - ratio.ln()).abs();
             da.total_cmp(&db)
         })
-        .expect("non-empty size list")
+        .unwrap_or((1024, 1024))
 }
 
 /// The catalog's default image model of a provider, with its rules.
@@ -321,46 +395,40 @@ fn render_prose(s: &Structured, target: Target) -> Result<Rendered, RenderError>
     };
     let prompt = fit_prose(s, target, parts)?;
     let (w, h) = size_for(target, s.aspect);
+    let spec = target.spec();
     let mut params = Map::new();
-    match target {
-        Target::Dalle => {
-            params.insert("model".into(), json!("dall-e-3"));
-            params.insert("size".into(), json!(format!("{w}x{h}")));
-            params.insert("quality".into(), json!("hd"));
-            params.insert(
-                "style".into(),
-                json!(if s.photographic { "natural" } else { "vivid" }),
-            );
-        }
-        Target::Dalle2 => {
-            params.insert("model".into(), json!("dall-e-2"));
+    let model = spec.provider.and_then(catalog_rules);
+    if let Some((id, _)) = model {
+        params.insert("model".into(), json!(id));
+    }
+    for (k, v) in &spec.params {
+        params.insert(k.clone(), v.clone());
+    }
+    match spec.size {
+        SizeParam::Size => {
             params.insert("size".into(), json!(format!("{w}x{h}")));
         }
-        Target::GptImage => {
-            if let Some((model, _)) = catalog_rules(mural_catalog::Provider::Openai) {
-                params.insert("model".into(), json!(model));
-            }
-            params.insert("size".into(), json!(format!("{w}x{h}")));
-            params.insert("quality".into(), json!("high"));
-        }
-        Target::Gemini => {
-            if let Some((model, rules)) = catalog_rules(mural_catalog::Provider::Google) {
-                params.insert("model".into(), json!(model));
-                if let Some(r) = rules.nearest_ratio(s.aspect.0, s.aspect.1) {
-                    params.insert("aspectRatio".into(), json!(r));
-                }
-            }
-        }
-        Target::Runway => {
-            params.insert("model".into(), json!("gen4_image"));
-            params.insert("ratio".into(), json!(format!("{w}:{h}")));
-        }
-        _ => {
+        SizeParam::Wh => {
             params.insert("width".into(), json!(w));
             params.insert("height".into(), json!(h));
-            params.insert("guidance_scale".into(), json!(3.5));
-            params.insert("num_inference_steps".into(), json!(28));
         }
+        SizeParam::Ratio => {
+            params.insert("ratio".into(), json!(format!("{w}:{h}")));
+        }
+        SizeParam::Aspect => {
+            if let Some(r) = model.and_then(|(_, r)| r.nearest_ratio(s.aspect.0, s.aspect.1)) {
+                params.insert("aspectRatio".into(), json!(r));
+            }
+        }
+        SizeParam::None => {}
+    }
+    if let Some(st) = &spec.style_param {
+        let style = if s.photographic {
+            &st.photographic
+        } else {
+            &st.other
+        };
+        params.insert("style".into(), json!(style));
     }
     Ok(Rendered {
         prompt,
@@ -649,6 +717,25 @@ fn render_tags(s: &Structured, target: Target) -> Rendered {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_target_has_its_rules() {
+        assert_eq!(specs().len(), Target::ALL.len());
+        for t in Target::ALL {
+            assert_eq!(t.spec().name, t.name());
+            assert_eq!(Target::parse(t.name()), Some(t));
+            for a in &t.spec().aliases {
+                assert_eq!(Target::parse(a), Some(t), "{a}");
+            }
+            let (w, h) = size_for(t, (16, 9));
+            assert!(w >= h, "{t}: {w}x{h}");
+        }
+        assert_eq!(
+            Target::parse("gpt-image-2.6-sunburst"),
+            Some(Target::GptImage)
+        );
+        assert_eq!(Target::parse("dalle4"), None);
+    }
     use super::*;
 
     #[test]

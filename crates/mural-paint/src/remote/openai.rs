@@ -335,3 +335,60 @@ impl Painter for OpenAiPainter {
         })
     }
 }
+
+/// One model as the provider lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Listed {
+    pub id: String,
+    /// `YYYY-MM-DD` when the provider announced one.
+    pub shutdown_date: Option<String>,
+}
+
+impl OpenAiPainter {
+    /// `GET {base}/models`: what the account can use, with each model's
+    /// `shutdown_date` (OpenAI's own lifecycle discovery).
+    pub async fn listed_models(&self) -> Result<Vec<Listed>, PaintError> {
+        let url = format!("{}/models", self.base);
+        self.client
+            .fetch(
+                "models",
+                |h| {
+                    let r = h.get(&url);
+                    match &self.key {
+                        Some(k) => r.bearer_auth(k),
+                        None => r,
+                    }
+                },
+                |reply| {
+                    if let Some(v) = self.client.classify(reply) {
+                        return v;
+                    }
+                    let v = match reply.json() {
+                        Ok(v) => v,
+                        Err(v) => return v.cast(),
+                    };
+                    let Some(data) = v.get("data").and_then(Value::as_array) else {
+                        return Verdict::Fail(HttpError::new(
+                            mural_http::Kind::Failed,
+                            "the model list has no data[]",
+                        ));
+                    };
+                    Verdict::Done(
+                        data.iter()
+                            .filter_map(|m| {
+                                Some(Listed {
+                                    id: m.get("id")?.as_str()?.to_string(),
+                                    shutdown_date: m
+                                        .get("shutdown_date")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_string),
+                                })
+                            })
+                            .collect(),
+                    )
+                },
+            )
+            .await
+            .map_err(paint_error)
+    }
+}
