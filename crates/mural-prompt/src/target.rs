@@ -69,7 +69,7 @@ impl Target {
         let s = s.trim().to_lowercase();
         let spec = specs().iter().find(|t| {
             t.name == s
-                || t.aliases.iter().any(|a| *a == s)
+                || t.aliases.contains(&s)
                 || t.alias_prefixes.iter().any(|p| s.starts_with(p.as_str()))
         })?;
         Target::ALL.into_iter().find(|t| t.name() == spec.name)
