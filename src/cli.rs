@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use mural_prompt::{lint, Target, WriteRequest, Written};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Bad input: exit code 2. The message names the problem and the fix.
@@ -171,25 +171,24 @@ pub fn parse_target(name: &str) -> Result<Target> {
 pub use mural_pipeline::random_seed;
 
 fn read_ideas(path: &str) -> Result<Vec<String>> {
-    let lines: Vec<String> = if path == "-" {
-        std::io::stdin()
-            .lock()
-            .lines()
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| usage(format!("cannot read ideas from stdin: {e}")))?
+    let what = format!("--file {path:?}");
+    let text = if path == "-" {
+        crate::input::read_stdin("the ideas on stdin")?
     } else {
-        let text = std::fs::read(path).map_err(|e| {
-            usage(format!(
-                "cannot read --file {path:?}: {e}; check the path and permissions"
-            ))
-        })?;
-        let text = String::from_utf8(text).map_err(|_| {
-            usage(format!(
-                "--file {path:?} is not UTF-8 text; save it as UTF-8"
-            ))
-        })?;
-        text.lines().map(str::to_string).collect()
+        crate::input::read_file(
+            std::path::Path::new(path),
+            crate::input::MAX_TEXT_BYTES,
+            &what,
+        )?
     };
+    let text = String::from_utf8(text).map_err(|_| {
+        usage(if path == "-" {
+            "the ideas on stdin are not UTF-8 text; send UTF-8".to_string()
+        } else {
+            format!("{what} is not UTF-8 text; save it as UTF-8")
+        })
+    })?;
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
     let ideas: Vec<String> = lines
         .into_iter()
         .map(|l| l.trim().to_string())

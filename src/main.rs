@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod input;
 mod paint;
 mod serve;
 mod template;
@@ -25,7 +26,8 @@ fn main() -> ExitCode {
             } else {
                 1
             };
-            eprintln!("mural: {e:#}");
+            // an error may quote a server's reply or a stored idea
+            eprintln!("mural: {}", input::printable(&format!("{e:#}"), true));
             ExitCode::from(code)
         }
     }
