@@ -288,9 +288,15 @@ fn print_human(
         w.seed,
         w.target
     )?;
-    writeln!(out, "{bold}{}{reset}", w.prompt)?;
+    // an LLM writer's text is foreign: shown, never sent raw to the terminal
+    let show = |s: &str| crate::input::printable(s, true).into_owned();
+    writeln!(out, "{bold}{}{reset}", show(&w.prompt))?;
     if !w.negative_prompt.is_empty() {
-        writeln!(out, "{dim}Negative prompt:{reset} {}", w.negative_prompt)?;
+        writeln!(
+            out,
+            "{dim}Negative prompt:{reset} {}",
+            show(&w.negative_prompt)
+        )?;
     }
     if !w.params.is_empty() {
         let params: Vec<String> = w

@@ -68,6 +68,8 @@ fn mural(args: &[&str]) -> Command {
 
 /// Runs `cmd` to its end, killing it past `limit` (a failure: it hung),
 /// and measures its peak RSS with `wait4`.
+// the child is reaped by `wait4` (for its rusage), not by `Child::wait`
+#[allow(clippy::zombie_processes)]
 fn run_bounded(mut cmd: Command, stdin: Stdio, limit: Duration) -> Finished {
     let what = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
     cmd.stdin(stdin)
@@ -189,7 +191,11 @@ fn crc32(bytes: &[u8], mut crc: u32) -> u32 {
 
 /// A real 8x8 PNG with `extra` chunks right after IHDR.
 fn png_with(extra: &[Vec<u8>]) -> Vec<u8> {
-    let png = fakes::png(8, 8, 3);
+    with_chunks(&fakes::png(8, 8, 3), extra)
+}
+
+/// `png` with `extra` chunks right after IHDR.
+fn with_chunks(png: &[u8], extra: &[Vec<u8>]) -> Vec<u8> {
     let ihdr_end = 8 + 12 + 13;
     let mut out = png[..ihdr_end].to_vec();
     for c in extra {
@@ -617,7 +623,11 @@ fn escape_sequences_in_stored_ideas_never_reach_the_terminal() {
 fn a_key_echoed_in_revised_prompt_is_stored_nowhere() {
     let s = fake_openai(|v| {
         use base64::Engine;
-        let png = fakes::png(1024, 1024, 9);
+        // and one that signs the image's own metadata with it
+        let png = with_chunks(
+            &fakes::png(1024, 1024, 9),
+            &[text_chunk("Comment", &format!("made for {KEY}"))],
+        );
         let prompt = v["prompt"].as_str().unwrap_or("");
         Json(json!({"created": 1, "data": [{
             "b64_json": base64::engine::general_purpose::STANDARD.encode(png),
@@ -655,5 +665,5 @@ fn a_key_echoed_in_revised_prompt_is_stored_nowhere() {
     }
     assert!(checked >= 2);
     let png = std::fs::read(image["file"].as_str().unwrap()).unwrap();
-    assert!(String::from_utf8_lossy(&png).contains("[redacted]"));
+    assert!(String::from_utf8_lossy(&png).contains("made for [redacted]"));
 }

@@ -214,6 +214,87 @@ fn secrets(profile: &Profile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Strin
     mural_http::secret_list(out)
 }
 
+/// `bytes` with each secret (longest first) replaced by `[redacted]`, in
+/// one left-to-right pass.
+fn redact_bytes(bytes: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    'outer: while i < bytes.len() {
+        for s in secrets {
+            if bytes[i..].starts_with(s.as_bytes()) {
+                out.extend_from_slice(b"[redacted]");
+                i += s.len();
+                continue 'outer;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The painter's PNG with every secret scrubbed from its text chunks, or
+/// `None` when none holds one. A service's own metadata (an A1111 infotext,
+/// a ComfyUI graph) is kept; in uncompressed text a secret becomes
+/// `[redacted]`, and a compressed chunk that holds one (or that will not
+/// inflate within 2 MiB, so cannot be checked) is dropped.
+fn scrub_png_text(png: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if secrets.is_empty() || !png.starts_with(SIGNATURE) {
+        return None;
+    }
+    let holds = |text: &[u8]| {
+        secrets
+            .iter()
+            .any(|s| text.windows(s.len()).any(|w| w == s.as_bytes()))
+    };
+    let inflated_holds = |data: &[u8]| match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(
+        data,
+        2 << 20,
+    ) {
+        Ok(text) => holds(&text),
+        Err(_) => true,
+    };
+    let mut out = SIGNATURE.to_vec();
+    let mut changed = false;
+    let mut pos = SIGNATURE.len();
+    while pos + 12 <= png.len() {
+        let len = u32::from_be_bytes(png[pos..pos + 4].try_into().ok()?) as usize;
+        let end = pos.checked_add(12 + len).filter(|&e| e <= png.len())?;
+        let kind: [u8; 4] = png[pos + 4..pos + 8].try_into().ok()?;
+        let data = &png[pos + 8..pos + 8 + len];
+        let keyword_end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+        let body = data.get(keyword_end + 1..).unwrap_or_default();
+        let compressed = match &kind {
+            b"zTXt" => Some(body.get(1..).unwrap_or_default()),
+            // iTXt: flag, method, language\0, translated\0, text
+            b"iTXt" if body.first() == Some(&1) => {
+                body.get(2..).and_then(|b| b.splitn(3, |&c| c == 0).nth(2))
+            }
+            _ => None,
+        };
+        let is_text = matches!(&kind, b"tEXt" | b"zTXt" | b"iTXt");
+        match compressed {
+            Some(c) if inflated_holds(c) => changed = true,
+            None if is_text && holds(data) => {
+                let text = redact_bytes(data, secrets);
+                out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                out.extend_from_slice(&kind);
+                out.extend_from_slice(&text);
+                let mut h = crc32fast::Hasher::new();
+                h.update(&kind);
+                h.update(&text);
+                out.extend_from_slice(&h.finalize().to_be_bytes());
+                changed = true;
+            }
+            _ => out.extend_from_slice(&png[pos..end]),
+        }
+        pos = end;
+    }
+    out.extend_from_slice(&png[pos..]);
+    changed.then_some(out)
+}
+
 /// A remote painter as [`build`] hands it out. Each reply's image is
 /// checked against the size asked for before it is decoded, and every
 /// secret is scrubbed from what the painter returns: a service may echo
@@ -231,6 +312,9 @@ impl Guarded {
         }
         for v in p.params.values_mut() {
             self.scrub_json(v);
+        }
+        if let Some(png) = scrub_png_text(&p.png, &self.secrets) {
+            p.png = png;
         }
     }
 
@@ -418,6 +502,26 @@ pub(crate) async fn fetch_image(
         })
         .await
         .map_err(paint_error)
+}
+
+/// The largest file a profile names (a ComfyUI workflow) that is read.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a UTF-8 file a profile names, at most [`MAX_FILE_BYTES`] (a
+/// device or a huge file stops with an error instead of filling memory).
+pub(crate) fn read_text_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "larger than {} MiB, more than mural reads",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 /// Sleeps between polls of a queued job.
@@ -623,5 +727,56 @@ mod tests {
         let mut p = Profile::of_kind("a1111");
         p.api_auth = Some("bob:hunter2-secret".into());
         assert!(secrets(&p, &|_| None).contains(&"hunter2-secret".to_string()));
+    }
+
+    #[test]
+    fn a_key_in_the_painters_png_text_is_scrubbed() {
+        let key = "sk-echo-0123456789".to_string();
+        let chunk = |kind: &[u8; 4], data: &[u8]| {
+            let mut c = (data.len() as u32).to_be_bytes().to_vec();
+            c.extend_from_slice(kind);
+            c.extend_from_slice(data);
+            let mut h = crc32fast::Hasher::new();
+            h.update(kind);
+            h.update(data);
+            c.extend_from_slice(&h.finalize().to_be_bytes());
+            c
+        };
+        let z = |t: &str| miniz_oxide::deflate::compress_to_vec_zlib(t.as_bytes(), 6);
+        let plain = png_declaring(1, 1);
+        let mut png = plain[..33].to_vec();
+        png.extend(chunk(
+            b"tEXt",
+            format!("parameters\0a cat, by {key}").as_bytes(),
+        ));
+        png.extend(chunk(
+            b"zTXt",
+            &[b"Comment\0\0".as_slice(), &z(&key)].concat(),
+        ));
+        png.extend(chunk(
+            b"iTXt",
+            &[b"prompt\0\x01\0\0\0".as_slice(), &z("{\"3\": {}}")].concat(),
+        ));
+        png.extend_from_slice(&plain[33..]);
+        assert!(scrub_png_text(&plain, std::slice::from_ref(&key)).is_none());
+        let out = scrub_png_text(&png, std::slice::from_ref(&key)).unwrap();
+        assert!(!out.windows(key.len()).any(|w| w == key.as_bytes()));
+        // still a valid PNG, with the service's other metadata kept
+        let d = png::Decoder::new(std::io::Cursor::new(&out));
+        let r = d.read_info().unwrap();
+        let info = r.info();
+        assert_eq!(
+            info.uncompressed_latin1_text[0].text,
+            "a cat, by [redacted]"
+        );
+        assert!(
+            info.compressed_latin1_text.is_empty(),
+            "the zTXt with the key is dropped"
+        );
+        assert_eq!(info.utf8_text[0].keyword, "prompt");
+        assert_eq!(
+            redact_bytes(b"xdactx", &["dact".to_string()]),
+            b"x[redacted]x"
+        );
     }
 }
