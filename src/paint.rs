@@ -843,15 +843,19 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
             let mut count = 0;
             for r in &runs {
                 for i in &r.images {
-                    let thumb = std::fs::read(&i.file)
-                        .ok()
-                        .and_then(|b| mural_paint::thumbnail(&b, 256).ok())
-                        .map(|t| {
-                            format!(
-                                "data:image/png;base64,{}",
-                                base64::engine::general_purpose::STANDARD.encode(t)
-                            )
-                        });
+                    let thumb = crate::input::read_file(
+                        Path::new(&i.file),
+                        crate::input::MAX_IMAGE_BYTES,
+                        &i.file,
+                    )
+                    .ok()
+                    .and_then(|b| mural_paint::thumbnail(&b, 256).ok())
+                    .map(|t| {
+                        format!(
+                            "data:image/png;base64,{}",
+                            base64::engine::general_purpose::STANDARD.encode(t)
+                        )
+                    });
                     let img = match thumb {
                         Some(src) => {
                             format!("<img src=\"{src}\" alt=\"{}\">", html_escape(&r.idea))

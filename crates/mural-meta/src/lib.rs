@@ -29,7 +29,7 @@ pub enum MetaError {
     Corrupt(String),
     /// A compressed text chunk inflates past [`MAX_CHUNK_TEXT`], or all of
     /// them together past [`MAX_TOTAL_TEXT`] (a decompression bomb).
-    #[error("the compressed text chunk {keyword:?} inflates to more than {} MiB{}; mural reads at most {} MiB of compressed text per chunk and {} MiB in all (a decompression bomb?)", limit >> 20, if *total { " with the chunks before it" } else { "" }, MAX_CHUNK_TEXT >> 20, MAX_TOTAL_TEXT >> 20)]
+    #[error("{} (a decompression bomb?); mural inflates at most {} MiB of text per chunk and {} MiB in all", if *total { format!("the compressed text chunks up to {keyword:?} inflate to more than {} MiB in all", MAX_TOTAL_TEXT >> 20) } else { format!("the compressed text chunk {keyword:?} inflates to more than {} MiB", limit >> 20) }, MAX_CHUNK_TEXT >> 20, MAX_TOTAL_TEXT >> 20)]
     TextTooLarge {
         keyword: String,
         limit: usize,
