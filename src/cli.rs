@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use mural_prompt::{lint, Target, WriteRequest, Written};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Bad input: exit code 2. The message names the problem and the fix.
@@ -174,25 +174,24 @@ pub fn parse_target(name: &str) -> Result<Target> {
 pub use mural_pipeline::random_seed;
 
 fn read_ideas(path: &str) -> Result<Vec<String>> {
-    let lines: Vec<String> = if path == "-" {
-        std::io::stdin()
-            .lock()
-            .lines()
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| usage(format!("cannot read ideas from stdin: {e}")))?
+    let what = format!("--file {path:?}");
+    let text = if path == "-" {
+        crate::input::read_stdin("the ideas on stdin")?
     } else {
-        let text = std::fs::read(path).map_err(|e| {
-            usage(format!(
-                "cannot read --file {path:?}: {e}; check the path and permissions"
-            ))
-        })?;
-        let text = String::from_utf8(text).map_err(|_| {
-            usage(format!(
-                "--file {path:?} is not UTF-8 text; save it as UTF-8"
-            ))
-        })?;
-        text.lines().map(str::to_string).collect()
+        crate::input::read_file(
+            std::path::Path::new(path),
+            crate::input::MAX_TEXT_BYTES,
+            &what,
+        )?
     };
+    let text = String::from_utf8(text).map_err(|_| {
+        usage(if path == "-" {
+            "the ideas on stdin are not UTF-8 text; send UTF-8".to_string()
+        } else {
+            format!("{what} is not UTF-8 text; save it as UTF-8")
+        })
+    })?;
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
     let ideas: Vec<String> = lines
         .into_iter()
         .map(|l| l.trim().to_string())
@@ -292,9 +291,15 @@ fn print_human(
         w.seed,
         w.target
     )?;
-    writeln!(out, "{bold}{}{reset}", w.prompt)?;
+    // an LLM writer's text is foreign: shown, never sent raw to the terminal
+    let show = |s: &str| crate::input::printable(s, true).into_owned();
+    writeln!(out, "{bold}{}{reset}", show(&w.prompt))?;
     if !w.negative_prompt.is_empty() {
-        writeln!(out, "{dim}Negative prompt:{reset} {}", w.negative_prompt)?;
+        writeln!(
+            out,
+            "{dim}Negative prompt:{reset} {}",
+            show(&w.negative_prompt)
+        )?;
     }
     if !w.params.is_empty() {
         let params: Vec<String> = w

@@ -70,18 +70,13 @@ pub fn load() -> Result<Config> {
             None => return Ok(Config::default()),
         },
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-            return Ok(Config::default())
-        }
-        Err(e) => {
-            return Err(usage(format!(
-                "cannot read the config {}: {e}; fix MURAL_CONFIG or the file",
-                path.display()
-            )))
-        }
-    };
+    if !explicit && !path.exists() {
+        return Ok(Config::default());
+    }
+    let what = format!("the config {}", path.display());
+    let text = crate::input::read_file(&path, crate::input::MAX_TEXT_BYTES, &what)?;
+    let text = String::from_utf8(text)
+        .map_err(|_| usage(format!("{what} is not UTF-8 text; save it as UTF-8")))?;
     let cfg: Config = toml::from_str(&text).map_err(|e| {
         // toml's message is multi-line with a caret; keep its first line
         let msg = e.message().to_string();

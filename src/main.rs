@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod input;
 mod models;
 mod paint;
 mod serve;
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
             } else {
                 1
             };
-            eprintln!("mural: {e:#}");
+            // an error may quote a server's reply or a stored idea
+            eprintln!("mural: {}", input::printable(&format!("{e:#}"), true));
             ExitCode::from(code)
         }
     }

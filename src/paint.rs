@@ -467,12 +467,11 @@ pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
 }
 
 pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
-    let text = std::fs::read(&args.file).map_err(|e| {
-        usage(format!(
-            "cannot read {}: {e}; check the path",
-            args.file.display()
-        ))
-    })?;
+    let text = crate::input::read_file(
+        &args.file,
+        crate::input::MAX_TEXT_BYTES,
+        &args.file.display().to_string(),
+    )?;
     let text = String::from_utf8(text).map_err(|_| {
         usage(format!(
             "{} is not UTF-8 text; save it as UTF-8",
@@ -679,8 +678,11 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
 }
 
 pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
-    let bytes =
-        std::fs::read(file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+    let bytes = crate::input::read_file(
+        file,
+        crate::input::MAX_IMAGE_BYTES,
+        &file.display().to_string(),
+    )?;
     let info = mural_meta::read(&bytes).map_err(|e| {
         usage(format!(
             "{}: {e}; give mural info a PNG image",
@@ -694,10 +696,13 @@ pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
         writeln!(out, "{v}")?;
         return Ok(ExitCode::SUCCESS);
     }
+    // everything below comes from the file: shown, never sent raw to the
+    // terminal (--json above stays exact)
+    let show = |s: &str| crate::input::printable(s, true).into_owned();
     writeln!(
         out,
         "{}: {}x{} PNG",
-        file.display(),
+        crate::input::printable(&file.display().to_string(), false),
         info.width,
         info.height
     )?;
@@ -712,16 +717,21 @@ pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
         }
     )?;
     if let Some(a) = &info.a1111 {
-        writeln!(out, "\nprompt:\n{}", a.prompt)?;
+        writeln!(out, "\nprompt:\n{}", show(&a.prompt))?;
         if !a.negative_prompt.is_empty() {
-            writeln!(out, "negative prompt:\n{}", a.negative_prompt)?;
+            writeln!(out, "negative prompt:\n{}", show(&a.negative_prompt))?;
         }
         for (k, v) in &a.params {
-            writeln!(out, "  {k}: {v}")?;
+            let line = |s: &str| crate::input::printable(s, false).into_owned();
+            writeln!(out, "  {}: {}", line(k), line(v))?;
         }
     }
     if let Some(m) = &info.mural {
-        writeln!(out, "\nmural recipe:\n{}", serde_json::to_string_pretty(m)?)?;
+        writeln!(
+            out,
+            "\nmural recipe:\n{}",
+            show(&serde_json::to_string_pretty(m)?)
+        )?;
     }
     if let Some(p) = &info.comfyui_prompt {
         writeln!(
@@ -737,24 +747,27 @@ pub fn info_cmd(file: &Path, json_out: bool) -> Result<ExitCode> {
         writeln!(
             out,
             "\nInvokeAI metadata:\n{}",
-            serde_json::to_string_pretty(i)?
+            show(&serde_json::to_string_pretty(i)?)
         )?;
     }
     if let Some(d) = &info.digital_source_type {
-        writeln!(out, "\nDigitalSourceType: {d}")?;
+        writeln!(out, "\nDigitalSourceType: {}", show(d))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// One run on one line. Stored text is shown through
+/// [`crate::input::printable`]: an idea may hold escape sequences.
 fn print_run(out: &mut impl Write, r: &Run) -> Result<()> {
+    let line = |s: &str| crate::input::printable(s, false).into_owned();
     writeln!(
         out,
         "#{} {} {} · {} image(s) · {}",
         r.id,
-        r.created_at,
-        r.status,
+        line(&r.created_at),
+        line(&r.status),
         r.images.len(),
-        r.idea
+        line(&r.idea)
     )?;
     Ok(())
 }
@@ -796,19 +809,29 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
             if j {
                 writeln!(out, "{}", serde_json::to_string(&r)?)?;
             } else {
+                let show = |s: &str| crate::input::printable(s, true).into_owned();
                 print_run(&mut out, &r)?;
                 if let Some(e) = &r.error {
-                    writeln!(out, "error: {e}")?;
+                    writeln!(out, "error: {}", show(e))?;
                 }
-                writeln!(out, "recipe: {}", serde_json::to_string_pretty(&r.recipe)?)?;
+                writeln!(
+                    out,
+                    "recipe: {}",
+                    show(&serde_json::to_string_pretty(&r.recipe)?)
+                )?;
                 for i in &r.images {
                     writeln!(
                         out,
                         "\n[{}] seed {} · {}x{} · {}\n{}",
-                        i.index, i.seed, i.width, i.height, i.file, i.prompt
+                        i.index,
+                        i.seed,
+                        i.width,
+                        i.height,
+                        crate::input::printable(&i.file, false),
+                        show(&i.prompt)
                     )?;
                     if !i.negative_prompt.is_empty() {
-                        writeln!(out, "Negative prompt: {}", i.negative_prompt)?;
+                        writeln!(out, "Negative prompt: {}", show(&i.negative_prompt))?;
                     }
                 }
             }
@@ -827,15 +850,19 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
             let mut count = 0;
             for r in &runs {
                 for i in &r.images {
-                    let thumb = std::fs::read(&i.file)
-                        .ok()
-                        .and_then(|b| mural_paint::thumbnail(&b, 256).ok())
-                        .map(|t| {
-                            format!(
-                                "data:image/png;base64,{}",
-                                base64::engine::general_purpose::STANDARD.encode(t)
-                            )
-                        });
+                    let thumb = crate::input::read_file(
+                        Path::new(&i.file),
+                        crate::input::MAX_IMAGE_BYTES,
+                        &i.file,
+                    )
+                    .ok()
+                    .and_then(|b| mural_paint::thumbnail(&b, 256).ok())
+                    .map(|t| {
+                        format!(
+                            "data:image/png;base64,{}",
+                            base64::engine::general_purpose::STANDARD.encode(t)
+                        )
+                    });
                     let img = match thumb {
                         Some(src) => {
                             format!("<img src=\"{src}\" alt=\"{}\">", html_escape(&r.idea))

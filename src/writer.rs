@@ -52,7 +52,9 @@ fn stderr_sink() -> mural_llm::Sink {
             let _ = write!(err, "\x1b[2m[#{}]\x1b[0m ", i + 1);
             *cur = Some(i);
         }
-        let _ = write!(err, "{}", piece.replace('\n', " "));
+        // a model's text is foreign: its control characters are shown
+        let piece = piece.replace('\n', " ");
+        let _ = write!(err, "{}", crate::input::printable(&piece, false));
         let _ = err.flush();
     })
 }

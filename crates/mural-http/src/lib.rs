@@ -38,7 +38,15 @@ pub struct Policy {
     pub max_backoff: Duration,
     /// The longest `retry-after` honored; longer hints are cut to this.
     pub max_retry_after: Duration,
+    /// The largest reply body read, in bytes. A longer one is refused as
+    /// it streams in (or at once, when its `content-length` says so), never
+    /// buffered whole; a streamed reply counts all its pieces.
+    pub max_body: usize,
 }
+
+/// The default [`Policy::max_body`]: 64 MiB, far above any image or
+/// completion a service sends, and far below what would hurt the machine.
+pub const MAX_BODY: usize = 64 << 20;
 
 impl Default for Policy {
     fn default() -> Policy {
@@ -49,6 +57,7 @@ impl Default for Policy {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
+            max_body: MAX_BODY,
         }
     }
 }
@@ -269,9 +278,7 @@ impl ClientBuilder {
             .user_agent(concat!("mural/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| HttpError::new(Kind::Failed, format!("cannot set up HTTP: {e}")))?;
-        let mut secrets = self.secrets;
-        // longest first, so a secret containing another is scrubbed whole
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let secrets = secret_list(self.secrets);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -307,13 +314,7 @@ impl Client {
 
     /// Scrubs every registered secret and any `user:password@` in URLs.
     pub fn redact(&self, s: &str) -> String {
-        let mut out = redact_userinfo(s);
-        for secret in &self.inner.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "[redacted]");
-            }
-        }
-        out
+        redact_secrets(&redact_userinfo(s), &self.inner.secrets)
     }
 
     /// A call that counts against the rate limit (a generation).
@@ -412,20 +413,25 @@ impl Client {
                     Ok(resp) if !resp.status().is_success() => {
                         let status = resp.status().as_u16();
                         let headers = resp.headers().clone();
-                        match resp.bytes().await {
+                        match self.read_body(resp).await {
                             Ok(body) => judge(&Reply {
                                 status,
                                 headers,
                                 body,
                             }),
-                            Err(e) => self.transport(e),
+                            Err(v) => v.cast(),
                         }
                     }
                     Ok(mut resp) => {
                         let mut got = false;
+                        let mut total = 0usize;
                         loop {
                             match resp.chunk().await {
                                 Ok(Some(c)) => {
+                                    total = total.saturating_add(c.len());
+                                    if total > self.inner.policy.max_body {
+                                        break self.too_large();
+                                    }
                                     got = true;
                                     on_chunk(&c);
                                 }
@@ -499,16 +505,45 @@ impl Client {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, Verdict<Reply>> {
-        let transport = |e: reqwest::Error| self.transport(e);
-        let resp = req.send().await.map_err(transport)?;
+        let resp = req.send().await.map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(transport)?;
+        let body = self.read_body(resp).await?;
         Ok(Reply {
             status,
             headers,
             body,
         })
+    }
+
+    /// A reply over [`Policy::max_body`]: the same server would send it
+    /// again, so it is not retried.
+    fn too_large<T>(&self) -> Verdict<T> {
+        Verdict::Fail(HttpError::new(
+            Kind::Failed,
+            format!(
+                "the reply is larger than {}, more than mural accepts; check the server's URL and what it sends",
+                size_text(self.inner.policy.max_body)
+            ),
+        ))
+    }
+
+    /// Reads a body piece by piece, refusing it once it passes
+    /// [`Policy::max_body`] (at once when `content-length` says it will).
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Bytes, Verdict<Reply>> {
+        let cap = self.inner.policy.max_body;
+        let declared = resp.content_length().unwrap_or(0);
+        if declared > cap as u64 {
+            return Err(self.too_large());
+        }
+        let mut body = Vec::with_capacity(declared as usize);
+        while let Some(piece) = resp.chunk().await.map_err(|e| self.transport(e))? {
+            if body.len() + piece.len() > cap {
+                return Err(self.too_large());
+            }
+            body.extend_from_slice(&piece);
+        }
+        Ok(Bytes::from(body))
     }
 
     /// The standard reading of a non-2xx reply: `None` for success.
@@ -675,6 +710,38 @@ pub fn error_code(v: &Value) -> Option<String> {
             .or_else(|| v.get("name"))
             .or_else(|| v.get("failureCode"))
             .and_then(as_text),
+    }
+}
+
+/// Secrets ready for [`redact_secrets`]: at least 4 characters (shorter
+/// ones would scrub ordinary words), no repeats, longest first (so a secret
+/// containing another is scrubbed whole).
+pub fn secret_list(secrets: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
+/// Replaces every secret of a [`secret_list`] in `s` with `[redacted]`.
+pub fn redact_secrets(s: &str, secrets: &[String]) -> String {
+    let mut out = s.to_string();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "[redacted]");
+        }
+    }
+    out
+}
+
+/// A byte count as people say it: "64 MiB", "512 KiB", "100 bytes".
+pub fn size_text(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 

@@ -16,6 +16,8 @@ enum Act {
     Truncate(String),
     Reset,
     Slow(Duration),
+    /// A 200 whose JSON body comes in chunks, with no content-length.
+    Chunked(String),
 }
 
 struct Server {
@@ -86,6 +88,18 @@ async fn serve(script: Vec<Act>) -> Server {
                         #[allow(deprecated)]
                         let _ = sock.set_linger(Some(Duration::ZERO));
                     }
+                    Act::Chunked(body) => {
+                        let mut out = "HTTP/1.1 200 X\r\ncontent-type: application/json\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n".to_string();
+                        for piece in body.as_bytes().chunks(100) {
+                            out.push_str(&format!(
+                                "{:x}\r\n{}\r\n",
+                                piece.len(),
+                                String::from_utf8_lossy(piece)
+                            ));
+                        }
+                        out.push_str("0\r\n\r\n");
+                        let _ = sock.write_all(out.as_bytes()).await;
+                    }
                     Act::Slow(d) => {
                         tokio::time::sleep(d).await;
                         let _ = sock
@@ -108,6 +122,7 @@ fn fast_policy() -> Policy {
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(20),
         max_retry_after: Duration::from_millis(300),
+        max_body: mural_http::MAX_BODY,
     }
 }
 
@@ -355,4 +370,34 @@ async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -
     .await;
     out.extend(results.into_iter().map(|r| r.unwrap()));
     out
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_reply_over_the_size_cap_is_refused_not_buffered_or_retried() {
+    let big = format!(r#"{{"ok":true,"pad":"{}"}}"#, "x".repeat(5000));
+    let small = r#"{"ok":true}"#.to_string();
+    let s = serve(vec![
+        // content-length says it at once
+        Act::Reply(200, "", big.clone()),
+        // chunked: found out while it streams
+        Act::Chunked(big.clone()),
+        Act::Chunked(small),
+    ])
+    .await;
+    let c = client(Policy {
+        max_body: 4096,
+        ..fast_policy()
+    });
+    for _ in 0..2 {
+        let e = get(&c, &s.url).await.unwrap_err();
+        assert_eq!(e.kind, Kind::Failed, "{e}");
+        assert_eq!(e.attempts, 1, "not retried: {e}");
+        assert!(
+            e.message.contains("the reply is larger than 4 KiB"),
+            "{}",
+            e.message
+        );
+    }
+    assert_eq!(get(&c, &s.url).await.unwrap()["ok"], true);
+    assert_eq!(s.hits.load(Ordering::SeqCst), 3);
 }

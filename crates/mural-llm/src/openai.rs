@@ -414,7 +414,7 @@ impl Llm for OpenAiChat {
         sampling: &Sampling,
         sink: Option<&Sink>,
     ) -> Result<Vec<String>, WriteError> {
-        match self.complete_once(chat, n, seed, sampling, sink) {
+        let texts = match self.complete_once(chat, n, seed, sampling, sink) {
             // reasoning models take only their default sampling: once told,
             // mural stops sending it
             Err(WriteError::Config { message })
@@ -424,7 +424,9 @@ impl Llm for OpenAiChat {
                 self.complete_once(chat, n, seed, sampling, sink)
             }
             r => r,
-        }
+        }?;
+        // a model that echoes the key must not get it stored with the prompt
+        Ok(texts.iter().map(|t| self.client.redact(t)).collect())
     }
 }
 

@@ -53,21 +53,76 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// Where the last quoted-value scan ended, so a scan that starts inside
+/// it reuses its result instead of walking the same text again.
+#[derive(Default)]
+struct QuoteMemo {
+    /// Offset of the first body byte of the last fresh scan.
+    start: usize,
+    /// Offset of its closing quote (`None`: there is none before the end).
+    close: Option<usize>,
+    valid: bool,
+}
+
+/// The offset of the quote that closes a quoted value whose body starts at
+/// `body` (`"(?:\\.|[^\\"])+"`), or `None`. A body that starts inside the
+/// last scanned one starts right after a quote that scan read as escaped,
+/// so the scan from there is in the same state and ends at the same quote:
+/// every byte is walked once, whatever the input.
+fn closing_quote(s: &str, body: usize, memo: &mut QuoteMemo, work: &mut usize) -> Option<usize> {
+    if memo.valid && body > memo.start && memo.close.is_none_or(|c| body <= c) {
+        return memo.close;
+    }
+    let mut escaped = false;
+    let mut close = None;
+    for (off, c) in s[body..].char_indices() {
+        *work += 1;
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            close = Some(body + off);
+            break;
+        }
+    }
+    *memo = QuoteMemo {
+        start: body,
+        close,
+        valid: true,
+    };
+    close
+}
+
 /// One match of A1111's
-/// `\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)` at `pos`.
-fn param_at(s: &str, pos: usize) -> Option<(String, String, usize)> {
+/// `\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)` at `pos`: the key,
+/// the value and where the next match may start; or, when there is no
+/// match, the next position worth trying. Every position before that one
+/// fails the same way (it skips the same whitespace, or it lies inside the
+/// same run of key characters, which no colon ends), so skipping them
+/// keeps `findall`'s results and makes the scan linear.
+fn param_at(
+    s: &str,
+    pos: usize,
+    memo: &mut QuoteMemo,
+    work: &mut usize,
+) -> Result<(String, String, usize), usize> {
     let rest = &s[pos..];
     let trimmed = rest.trim_start();
+    *work += rest.len() - trimmed.len() + 1;
     let mut i = pos + (rest.len() - trimmed.len());
     let mut chars = s[i..].char_indices();
-    let (_, first) = chars.next()?;
+    let Some((_, first)) = chars.next() else {
+        return Err(s.len());
+    };
     if !is_word(first) {
-        return None;
+        return Err(i + first.len_utf8());
     }
     let key_start = i;
     let mut key_end = i + first.len_utf8();
     let mut count = 1;
     for (off, c) in chars {
+        *work += 1;
         if is_word(c) || c == ' ' || c == '-' || c == '/' {
             key_end = i + off + c.len_utf8();
             count += 1;
@@ -76,58 +131,55 @@ fn param_at(s: &str, pos: usize) -> Option<(String, String, usize)> {
         }
     }
     if count < 2 || !s[key_end..].starts_with(':') {
-        return None;
+        return Err(key_end);
     }
     let key = s[key_start..key_end].to_string();
     i = key_end + 1;
     let after = &s[i..];
+    *work += after.len() - after.trim_start().len();
     i += after.len() - after.trim_start().len();
     let v = &s[i..];
     // quoted value: "(?:\\.|[^\\"])+"
-    if let Some(body) = v.strip_prefix('"') {
-        let mut escaped = false;
-        let mut len = 0;
-        for (off, c) in body.char_indices() {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                len = off;
-                break;
-            }
-        }
-        if len > 0 {
-            let end = i + 1 + len + 1;
+    if v.starts_with('"') {
+        // an empty body ("") is no quoted value
+        if let Some(close) = closing_quote(s, i + 1, memo, work).filter(|&c| c > i + 1) {
+            let end = close + 1;
             let tail = &s[end..];
             if tail.is_empty() || tail.starts_with(',') {
                 let raw = &s[i..end];
+                *work += raw.len();
                 let value = serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string());
-                return Some((key, value, end + usize::from(!tail.is_empty())));
+                return Ok((key, value, end + usize::from(!tail.is_empty())));
             }
         }
     }
     // plain value: [^,]*
     let len = v.find(',').unwrap_or(v.len());
+    *work += len;
     let end = i + len;
-    Some((key, v[..len].to_string(), end + usize::from(end < s.len())))
+    Ok((key, v[..len].to_string(), end + usize::from(end < s.len())))
 }
 
-fn find_params(line: &str) -> Vec<(String, String)> {
+/// Every parameter of the last line, as `re.findall` finds them; `work`
+/// counts the characters examined (linear in the line's length).
+fn find_params_counted(line: &str, work: &mut usize) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let mut memo = QuoteMemo::default();
     let mut pos = 0;
     while pos < line.len() {
-        match param_at(line, pos) {
-            Some((k, v, next)) if next > pos => {
+        match param_at(line, pos, &mut memo, work) {
+            Ok((k, v, next)) => {
                 out.push((k, v));
                 pos = next;
             }
-            _ => {
-                pos += line[pos..].chars().next().map_or(1, char::len_utf8);
-            }
+            Err(next) => pos = next,
         }
     }
     out
+}
+
+fn find_params(line: &str) -> Vec<(String, String)> {
+    find_params_counted(line, &mut 0)
 }
 
 /// Parses an infotext as AUTOMATIC1111 does.
@@ -226,5 +278,157 @@ mod tests {
         let p = parse_infotext("just a prompt\nwith: two lines");
         assert_eq!(p.prompt, "just a prompt\nwith: two lines");
         assert!(p.params.is_empty());
+    }
+
+    // The quadratic original, kept as the reference for what findall finds.
+
+    /// One match of A1111's
+    /// `\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)` at `pos`.
+    fn naive_param_at(s: &str, pos: usize) -> Option<(String, String, usize)> {
+        let rest = &s[pos..];
+        let trimmed = rest.trim_start();
+        let mut i = pos + (rest.len() - trimmed.len());
+        let mut chars = s[i..].char_indices();
+        let (_, first) = chars.next()?;
+        if !is_word(first) {
+            return None;
+        }
+        let key_start = i;
+        let mut key_end = i + first.len_utf8();
+        let mut count = 1;
+        for (off, c) in chars {
+            if is_word(c) || c == ' ' || c == '-' || c == '/' {
+                key_end = i + off + c.len_utf8();
+                count += 1;
+            } else {
+                break;
+            }
+        }
+        if count < 2 || !s[key_end..].starts_with(':') {
+            return None;
+        }
+        let key = s[key_start..key_end].to_string();
+        i = key_end + 1;
+        let after = &s[i..];
+        i += after.len() - after.trim_start().len();
+        let v = &s[i..];
+        // quoted value: "(?:\\.|[^\\"])+"
+        if let Some(body) = v.strip_prefix('"') {
+            let mut escaped = false;
+            let mut len = 0;
+            for (off, c) in body.char_indices() {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    len = off;
+                    break;
+                }
+            }
+            if len > 0 {
+                let end = i + 1 + len + 1;
+                let tail = &s[end..];
+                if tail.is_empty() || tail.starts_with(',') {
+                    let raw = &s[i..end];
+                    let value =
+                        serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string());
+                    return Some((key, value, end + usize::from(!tail.is_empty())));
+                }
+            }
+        }
+        // plain value: [^,]*
+        let len = v.find(',').unwrap_or(v.len());
+        let end = i + len;
+        Some((key, v[..len].to_string(), end + usize::from(end < s.len())))
+    }
+
+    fn naive_find_params(line: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos < line.len() {
+            match naive_param_at(line, pos) {
+                Some((k, v, next)) if next > pos => {
+                    out.push((k, v));
+                    pos = next;
+                }
+                _ => {
+                    pos += line[pos..].chars().next().map_or(1, char::len_utf8);
+                }
+            }
+        }
+        out
+    }
+
+    /// A tiny deterministic generator of hostile little lines.
+    fn lines_from(alphabet: &[&str], count: usize, len: usize) -> Vec<String> {
+        let mut x: u64 = 0x2545F4914F6CDD1D;
+        (0..count)
+            .map(|_| {
+                (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        alphabet[(x % alphabet.len() as u64) as usize]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_linear_scan_finds_what_the_regex_finds() {
+        let alphabet = [
+            "a", "b", " ", ":", ",", "\"", "\\", "-", "/", "\t", "é", "1",
+        ];
+        for len in [3, 8, 20, 40] {
+            for line in lines_from(&alphabet, 3000, len) {
+                assert_eq!(find_params(&line), naive_find_params(&line), "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_parameters_line_is_parsed_in_linear_work() {
+        // shapes that made the old scan walk the rest of the line from
+        // every position: 256 KiB each
+        let n = 256 * 1024;
+        let shapes = [
+            "a".repeat(n),
+            "ab ".repeat(n / 3),
+            format!("{}x", " ".repeat(n)),
+            "Key: \"x, ".repeat(n / 9),
+            "Key: \"\\\", ".repeat(n / 11),
+            "a-b/c d".repeat(n / 7),
+        ];
+        for line in &shapes {
+            let mut work = 0;
+            let params = find_params_counted(line, &mut work);
+            assert!(
+                work <= 4 * line.len() + 16,
+                "{} characters examined for a line of {} ({:?}...)",
+                work,
+                line.len(),
+                &line[..20]
+            );
+            // and the infotext around it parses whole
+            let text = format!("a prompt\nNegative prompt: blurry\n{line}");
+            let p = parse_infotext(&text);
+            assert_eq!(p.params.len(), params.len());
+            if params.len() < 3 {
+                assert!(
+                    p.negative_prompt.ends_with(line.trim()),
+                    "the line falls back to the prompt's text"
+                );
+            }
+        }
+        // a huge line of real parameters keeps every one
+        let line: Vec<String> = (0..20_000)
+            .map(|i| format!("Key {i}: \"v, {i}\""))
+            .collect();
+        let p = parse_infotext(&format!("p\n{}", line.join(", ")));
+        assert_eq!(p.params.len(), 20_000);
+        assert_eq!(p.get("Key 19999"), Some("v, 19999"));
     }
 }

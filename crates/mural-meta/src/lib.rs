@@ -27,7 +27,23 @@ pub enum MetaError {
     NotPng,
     #[error("corrupt PNG: {0}")]
     Corrupt(String),
+    /// A compressed text chunk inflates past [`MAX_CHUNK_TEXT`], or all of
+    /// them together past [`MAX_TOTAL_TEXT`] (a decompression bomb).
+    #[error("{} (a decompression bomb?); mural inflates at most {} MiB of text per chunk and {} MiB in all", if *total { format!("the compressed text chunks up to {keyword:?} inflate to more than {} MiB in all", MAX_TOTAL_TEXT >> 20) } else { format!("the compressed text chunk {keyword:?} inflates to more than {} MiB", limit >> 20) }, MAX_CHUNK_TEXT >> 20, MAX_TOTAL_TEXT >> 20)]
+    TextTooLarge {
+        keyword: String,
+        limit: usize,
+        total: bool,
+    },
 }
+
+/// The most text one compressed chunk (zTXt, or iTXt with its compression
+/// flag) may inflate to. Real metadata (an infotext, a ComfyUI graph) is
+/// far smaller; a few hundred KiB of deflate can inflate to gigabytes.
+pub const MAX_CHUNK_TEXT: usize = 2 << 20;
+
+/// The most text all compressed chunks of one image may inflate to.
+pub const MAX_TOTAL_TEXT: usize = 8 << 20;
 
 /// What mural embeds in an image.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,27 +233,92 @@ impl ImageInfo {
     }
 }
 
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+/// Inflates zlib data to at most `limit` bytes.
+fn inflate(data: &[u8], keyword: &str, limit: usize) -> Result<Option<Vec<u8>>, MetaError> {
+    use miniz_oxide::inflate::{decompress_to_vec_zlib_with_limit, TINFLStatus};
+    match decompress_to_vec_zlib_with_limit(data, limit) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.status == TINFLStatus::HasMoreOutput => Err(MetaError::TextTooLarge {
+            keyword: keyword.to_string(),
+            limit,
+            total: limit < MAX_CHUNK_TEXT,
+        }),
+        // garbled text is skipped, as a reader of foreign files should
+        Err(_) => Ok(None),
+    }
+}
+
+/// The keyword and text of a tEXt, zTXt or iTXt chunk (`None` for other
+/// chunks and for text that cannot be read). Compressed text inflates
+/// within [`MAX_CHUNK_TEXT`] and what is `left` of [`MAX_TOTAL_TEXT`].
+fn text_of(
+    kind: &[u8; 4],
+    data: &[u8],
+    left: &mut usize,
+) -> Result<Option<(String, String)>, MetaError> {
+    let Some(nul) = data.iter().position(|&b| b == 0) else {
+        return Ok(None);
+    };
+    let keyword = latin1(&data[..nul]);
+    let rest = &data[nul + 1..];
+    let mut inflated = |compressed: &[u8], keyword: &str| -> Result<Option<Vec<u8>>, MetaError> {
+        let got = inflate(compressed, keyword, (*left).min(MAX_CHUNK_TEXT))?;
+        if let Some(v) = &got {
+            *left -= v.len();
+        }
+        Ok(got)
+    };
+    let text = match kind {
+        b"tEXt" => Some(latin1(rest)),
+        b"zTXt" => match rest.split_first() {
+            Some((0, compressed)) => inflated(compressed, &keyword)?.map(|t| latin1(&t)),
+            _ => None,
+        },
+        b"iTXt" => {
+            // flag, method, language\0, translated keyword\0, text
+            let (flag, method) = match rest {
+                [f, m, ..] => (*f, *m),
+                _ => return Ok(None),
+            };
+            let mut fields = rest[2..].splitn(3, |&b| b == 0);
+            let (Some(_lang), Some(_translated), Some(body)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return Ok(None);
+            };
+            let bytes = match (flag, method) {
+                (0, _) => Some(body.to_vec()),
+                (1, 0) => inflated(body, &keyword)?,
+                _ => None,
+            };
+            bytes.and_then(|b| String::from_utf8(b).ok())
+        }
+        _ => None,
+    };
+    Ok(text.map(|t| (keyword, t)))
+}
+
 /// Reads the metadata of a PNG.
 pub fn read(png: &[u8]) -> Result<ImageInfo, MetaError> {
     // Validate the chunk structure first, for a clear error on damage.
-    chunks(png)?;
-    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let parts = chunks(png)?;
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    // the text is read below, within limits; the profile is not needed
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
     let reader = decoder
         .read_info()
         .map_err(|e| MetaError::Corrupt(e.to_string()))?;
     let info = reader.info();
     let mut texts: Vec<(String, String)> = Vec::new();
-    for t in &info.uncompressed_latin1_text {
-        texts.push((t.keyword.clone(), t.text.clone()));
-    }
-    for t in &info.compressed_latin1_text {
-        if let Ok(text) = t.get_text() {
-            texts.push((t.keyword.clone(), text));
-        }
-    }
-    for t in &info.utf8_text {
-        if let Ok(text) = t.get_text() {
-            texts.push((t.keyword.clone(), text));
+    let mut left = MAX_TOTAL_TEXT;
+    for (kind, data, _) in &parts {
+        if let Some(t) = text_of(kind, data, &mut left)? {
+            texts.push(t);
         }
     }
     let mut out = ImageInfo {
@@ -363,5 +444,75 @@ mod tests {
             read(&png[..png.len() - 6]),
             Err(MetaError::Corrupt(_))
         ));
+    }
+
+    /// `png` with extra chunks right after IHDR.
+    fn with_chunks(png: &[u8], extra: &[Vec<u8>]) -> Vec<u8> {
+        let ihdr_end = 8 + 12 + 13;
+        let mut out = png[..ihdr_end].to_vec();
+        for c in extra {
+            out.extend_from_slice(c);
+        }
+        out.extend_from_slice(&png[ihdr_end..]);
+        out
+    }
+
+    fn ztxt(keyword: &str, text: &[u8]) -> Vec<u8> {
+        let mut data = keyword.as_bytes().to_vec();
+        data.extend_from_slice(&[0, 0]);
+        data.extend(miniz_oxide::deflate::compress_to_vec_zlib(text, 9));
+        chunk(b"zTXt", &data)
+    }
+
+    fn compressed_itxt(keyword: &str, text: &str) -> Vec<u8> {
+        let mut data = keyword.as_bytes().to_vec();
+        data.extend_from_slice(&[0, 1, 0, 0, 0]);
+        data.extend(miniz_oxide::deflate::compress_to_vec_zlib(
+            text.as_bytes(),
+            9,
+        ));
+        chunk(b"iTXt", &data)
+    }
+
+    #[test]
+    fn compressed_text_is_read_within_limits() {
+        let png = with_chunks(
+            &tiny_png(&[]),
+            &[
+                ztxt("parameters", b"a cat\nSteps: 20, Seed: 5, Size: 2x2"),
+                compressed_itxt("Comment", "caf\u{e9} au lait"),
+            ],
+        );
+        let info = read(&png).unwrap();
+        assert_eq!(info.a1111.unwrap().get("Seed"), Some("5"));
+        assert_eq!(
+            info.other_text,
+            vec![("Comment".to_string(), "caf\u{e9} au lait".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_decompression_bomb_in_a_text_chunk_is_refused() {
+        // 64 MiB of zeros deflate to about 64 KiB
+        let bomb = ztxt("parameters", &vec![0u8; 64 << 20]);
+        assert!(bomb.len() < 128 << 10, "{}", bomb.len());
+        let e = read(&with_chunks(&tiny_png(&[]), &[bomb])).unwrap_err();
+        assert_eq!(
+            e,
+            MetaError::TextTooLarge {
+                keyword: "parameters".into(),
+                limit: MAX_CHUNK_TEXT,
+                total: false
+            }
+        );
+        assert!(e.to_string().contains("decompression bomb"), "{e}");
+        // many chunks under the per-chunk limit still meet the total
+        let one = ztxt("Comment", &vec![b'a'; MAX_CHUNK_TEXT - 1]);
+        let many = vec![one; MAX_TOTAL_TEXT / MAX_CHUNK_TEXT + 1];
+        let e = read(&with_chunks(&tiny_png(&[]), &many)).unwrap_err();
+        assert!(
+            matches!(e, MetaError::TextTooLarge { total: true, .. }),
+            "{e:?}"
+        );
     }
 }

@@ -15,8 +15,11 @@ use std::rc::Rc;
 /// Nested wildcard and variable expansion stops here.
 const MAX_NESTING: usize = 64;
 
-/// The most combinations one expansion may walk through (including those
-/// dropped as duplicates) before it gives up as too complex.
+/// The work one expansion may do before it gives up as too complex, in
+/// every mode: a unit is one node visited, one combination walked through
+/// (duplicates included), or 64 bytes of text made. A random draw of a
+/// chain of variables that each use the last several times would
+/// otherwise visit (and copy) exponentially many nodes for one prompt.
 const WORK_BUDGET: usize = 1_000_000;
 
 #[derive(Clone, Default)]
@@ -136,7 +139,11 @@ impl<'w> Engine<'w> {
     }
 
     fn tick(&mut self) -> R<()> {
-        self.work += 1;
+        self.charge(1)
+    }
+
+    fn charge(&mut self, units: usize) -> R<()> {
+        self.work = self.work.saturating_add(units);
         if self.work > WORK_BUDGET {
             return Err(TemplateError::TooComplex);
         }
@@ -171,7 +178,9 @@ impl<'w> Engine<'w> {
             .collect())
     }
 
+    /// One random prompt; each has the whole work budget.
     pub fn draw_root(&mut self, root: &Node) -> R<Expansion> {
+        self.work = 0;
         let env = Self::root_env(Method::Random);
         Ok(Self::out(self.draw(root, &env)?.unwrap_or_default()))
     }
@@ -253,6 +262,7 @@ impl<'w> Engine<'w> {
     // ------------------------------------------------------------ combinatorial
 
     fn all(&mut self, node: &Node, env: &Env, limit: usize) -> R<Vec<Sample>> {
+        self.tick()?;
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -616,7 +626,18 @@ impl<'w> Engine<'w> {
 
     // ------------------------------------------------------------ random / cyclical
 
+    /// One draw of `node`, charged to the work budget: the visit, and the
+    /// text it makes.
     fn draw(&mut self, node: &Node, env: &Env) -> R<Option<Sample>> {
+        self.tick()?;
+        let s = self.draw_node(node, env)?;
+        if let Some(s) = &s {
+            self.charge((s.text.len() + s.neg.len()) / 64)?;
+        }
+        Ok(s)
+    }
+
+    fn draw_node(&mut self, node: &Node, env: &Env) -> R<Option<Sample>> {
         let mode = Self::effective(node, env);
         let env = &env.with_mode(if mode.is_nonfinite() { mode } else { env.mode });
         match node {
@@ -759,6 +780,7 @@ impl<'w> Engine<'w> {
     // ------------------------------------------------------------ counting
 
     fn count(&mut self, node: &Node, env: &Env) -> R<u128> {
+        self.tick()?;
         if Self::effective(node, env).is_nonfinite() {
             return Ok(1);
         }

@@ -58,7 +58,7 @@ pub enum TemplateError {
     TooDeep(usize),
     #[error("{message}")]
     Wildcards { message: String },
-    #[error("the template is too complex to expand (millions of combinations, most of them repeats); pick fewer options at once or nest less")]
+    #[error("the template is too complex to expand (millions of steps or combinations, or a huge prompt); pick fewer options at once, or nest wildcards and variables less")]
     TooComplex,
 }
 
@@ -323,5 +323,47 @@ mod tests {
         );
         let distinct: std::collections::BTreeSet<_> = a.iter().map(|e| &e.prompt).collect();
         assert!(distinct.len() > 10);
+    }
+
+    /// A chain of variables, each using the one before `fan` times: a few
+    /// hundred characters that stand for `fan^levels` copies of the first.
+    pub(crate) fn variable_chain(first: &str, levels: usize, fan: usize) -> String {
+        let mut t = format!("${{v0={first}}}");
+        for i in 1..levels {
+            t.push_str(&format!(
+                "${{v{i}={}}}",
+                format!("${{v{}}}", i - 1).repeat(fan)
+            ));
+        }
+        t.push_str(&format!("${{v{}}}", levels - 1));
+        t
+    }
+
+    #[test]
+    fn a_variable_chain_bomb_is_refused_in_every_mode() {
+        let w = Wildcards::new();
+        for first in ["{x|y}", "{@x|y}", "{2$$x|y|z}", "word"] {
+            let t = variable_chain(first, 26, 4);
+            assert!(t.len() <= 800, "{}", t.len());
+            let t = Template::parse(&t).unwrap();
+            assert_eq!(
+                sample(&t, &w, 1, 3).unwrap_err(),
+                TemplateError::TooComplex,
+                "random mode, {first}"
+            );
+            assert!(
+                matches!(
+                    expand_all(&t, &w, 1000),
+                    Err(TemplateError::TooComplex | TemplateError::TooMany { .. })
+                ),
+                "combinatorial mode, {first}"
+            );
+            assert!(expand_first(&t, &w, 1).is_err(), "{first}");
+        }
+        // the budget is per prompt: many ordinary prompts are fine
+        let small = Template::parse(&variable_chain("{x|y}", 6, 4)).unwrap();
+        let many = sample(&small, &w, 2000, 1).unwrap();
+        assert_eq!(many.len(), 2000);
+        assert_eq!(many[0].prompt.len(), 4usize.pow(5));
     }
 }

@@ -5,7 +5,23 @@
 use crate::TemplateError;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The largest wildcard file read.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// The most bytes of wildcard files one directory may hold in all.
+pub const MAX_TOTAL_BYTES: u64 = 64 << 20;
+
+/// What a walk has read so far: bytes, and the directories seen (by their
+/// real path, so a symlink loop is walked once).
+#[derive(Default)]
+struct Walk {
+    bytes: u64,
+    seen: HashSet<PathBuf>,
+}
 
 /// One wildcard value and its weight.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +34,30 @@ pub struct Item {
 #[derive(Debug, Clone, Default)]
 pub struct Wildcards {
     map: BTreeMap<String, Vec<Item>>,
+}
+
+/// Reads one wildcard file within [`MAX_FILE_BYTES`] and what is left of
+/// [`MAX_TOTAL_BYTES`] (a device or a huge file stops with an error).
+fn read_capped(path: &Path, walk: &mut Walk) -> Result<Vec<u8>, TemplateError> {
+    let cap = MAX_FILE_BYTES.min(MAX_TOTAL_BYTES.saturating_sub(walk.bytes));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(|e| TemplateError::Wildcards {
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+    if bytes.len() as u64 > cap {
+        return Err(TemplateError::Wildcards {
+            message: format!(
+                "{} is too large: mural reads wildcard files of up to {} MiB each and {} MiB in all; split or trim it",
+                path.display(),
+                MAX_FILE_BYTES >> 20,
+                MAX_TOTAL_BYTES >> 20
+            ),
+        });
+    }
+    walk.bytes += bytes.len() as u64;
+    Ok(bytes)
 }
 
 impl Wildcards {
@@ -43,15 +83,20 @@ impl Wildcards {
     pub fn load_dir(dir: &Path) -> Result<Wildcards, TemplateError> {
         let mut w = Wildcards::new();
         if dir.is_dir() {
-            w.walk(dir, dir)?;
+            w.walk(dir, dir, &mut Walk::default())?;
         }
         Ok(w)
     }
 
-    fn walk(&mut self, root: &Path, dir: &Path) -> Result<(), TemplateError> {
+    fn walk(&mut self, root: &Path, dir: &Path, seen: &mut Walk) -> Result<(), TemplateError> {
         let io = |e: std::io::Error, p: &Path| TemplateError::Wildcards {
             message: format!("cannot read {}: {e}", p.display()),
         };
+        if let Ok(real) = std::fs::canonicalize(dir) {
+            if !seen.seen.insert(real) {
+                return Ok(());
+            }
+        }
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| io(e, dir))?
             .flatten()
@@ -62,7 +107,7 @@ impl Wildcards {
             let name = e.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
                 if !name.starts_with('.') {
-                    self.walk(root, &path)?;
+                    self.walk(root, &path, seen)?;
                 }
                 continue;
             }
@@ -88,7 +133,7 @@ impl Wildcards {
             };
             match ext.as_str() {
                 "txt" => {
-                    let bytes = std::fs::read(&path).map_err(|e| io(e, &path))?;
+                    let bytes = read_capped(&path, seen)?;
                     let text = String::from_utf8_lossy(&bytes);
                     let values = text
                         .lines()
@@ -102,7 +147,14 @@ impl Wildcards {
                     self.map.insert(qualify(&stem), values);
                 }
                 "json" | "yaml" => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| io(e, &path))?;
+                    let text = String::from_utf8(read_capped(&path, seen)?).map_err(|_| {
+                        TemplateError::Wildcards {
+                            message: format!(
+                                "{} is not UTF-8 text; save it as UTF-8",
+                                path.display()
+                            ),
+                        }
+                    })?;
                     let data: Value = if ext == "json" {
                         serde_json::from_str(&text).map_err(|e| TemplateError::Wildcards {
                             message: format!("{}: not valid JSON ({e})", path.display()),

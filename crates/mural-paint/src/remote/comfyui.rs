@@ -109,7 +109,7 @@ impl ComfyPainter {
                 let bad = |why: String| PaintError::InvalidRequest {
                     message: format!("ComfyUI workflow {}: {why}", path.display()),
                 };
-                let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+                let text = super::read_text_file(path).map_err(bad)?;
                 let v: Value =
                     serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
                 if v.get("nodes").is_some_and(Value::is_array) {

@@ -174,19 +174,193 @@ pub fn build(
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Painter>, PaintError> {
-    match profile.kind.as_str() {
-        "sketch" => Ok(Box::new(crate::SketchPainter)),
-        "openai" => Ok(Box::new(openai::OpenAiPainter::new(profile, env)?)),
-        "a1111" | "forge" | "sdnext" => Ok(Box::new(a1111::A1111Painter::new(profile)?)),
-        "comfyui" | "comfy" => Ok(Box::new(comfyui::ComfyPainter::new(profile)?)),
-        "stability" => Ok(Box::new(stability::StabilityPainter::new(profile, env)?)),
-        "runway" | "runwayml" => Ok(Box::new(runway::RunwayPainter::new(profile, env)?)),
-        other => Err(PaintError::InvalidRequest {
-            message: format!(
-                "unknown painter kind {other:?}; use one of: {}",
-                KINDS.join(", ")
-            ),
-        }),
+    let remote: Box<dyn Painter> = match profile.kind.as_str() {
+        "sketch" => return Ok(Box::new(crate::SketchPainter)),
+        "openai" => Box::new(openai::OpenAiPainter::new(profile, env)?),
+        "a1111" | "forge" | "sdnext" => Box::new(a1111::A1111Painter::new(profile)?),
+        "comfyui" | "comfy" => Box::new(comfyui::ComfyPainter::new(profile)?),
+        "stability" => Box::new(stability::StabilityPainter::new(profile, env)?),
+        "runway" | "runwayml" => Box::new(runway::RunwayPainter::new(profile, env)?),
+        other => {
+            return Err(PaintError::InvalidRequest {
+                message: format!(
+                    "unknown painter kind {other:?}; use one of: {}",
+                    KINDS.join(", ")
+                ),
+            })
+        }
+    };
+    Ok(Box::new(Guarded {
+        inner: remote,
+        secrets: secrets(profile, env),
+    }))
+}
+
+/// Every value a profile could use as a key or password: the profile's
+/// own, the variable it names, the kind's usual variable, `api_auth`.
+fn secrets(profile: &Profile, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let usual = match profile.kind.as_str() {
+        "openai" => Some("OPENAI_API_KEY"),
+        "stability" => Some("STABILITY_API_KEY"),
+        "runway" | "runwayml" => Some("RUNWAYML_API_SECRET"),
+        _ => None,
+    };
+    let mut out: Vec<String> = [profile.api_key_env.as_deref(), usual]
+        .into_iter()
+        .flatten()
+        .filter_map(env)
+        .chain(profile.api_key.clone())
+        .map(|k| k.trim().to_string())
+        .collect();
+    if let Some(auth) = &profile.api_auth {
+        out.push(auth.trim().to_string());
+        if let Some((_, password)) = auth.trim().split_once(':') {
+            out.push(password.to_string());
+        }
+    }
+    mural_http::secret_list(out)
+}
+
+/// `bytes` with each secret (longest first) replaced by `[redacted]`, in
+/// one left-to-right pass.
+fn redact_bytes(bytes: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    'outer: while i < bytes.len() {
+        for s in secrets {
+            if bytes[i..].starts_with(s.as_bytes()) {
+                out.extend_from_slice(b"[redacted]");
+                i += s.len();
+                continue 'outer;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The painter's PNG with every secret scrubbed from its text chunks, or
+/// `None` when none holds one. A service's own metadata (an A1111 infotext,
+/// a ComfyUI graph) is kept; in uncompressed text a secret becomes
+/// `[redacted]`, and a compressed chunk that holds one (or that will not
+/// inflate within 2 MiB, so cannot be checked) is dropped.
+fn scrub_png_text(png: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if secrets.is_empty() || !png.starts_with(SIGNATURE) {
+        return None;
+    }
+    let holds = |text: &[u8]| {
+        secrets
+            .iter()
+            .any(|s| text.windows(s.len()).any(|w| w == s.as_bytes()))
+    };
+    let inflated_holds = |data: &[u8]| match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(
+        data,
+        2 << 20,
+    ) {
+        Ok(text) => holds(&text),
+        Err(_) => true,
+    };
+    let mut out = SIGNATURE.to_vec();
+    let mut changed = false;
+    let mut pos = SIGNATURE.len();
+    while pos + 12 <= png.len() {
+        let len = u32::from_be_bytes(png[pos..pos + 4].try_into().ok()?) as usize;
+        let end = pos.checked_add(12 + len).filter(|&e| e <= png.len())?;
+        let kind: [u8; 4] = png[pos + 4..pos + 8].try_into().ok()?;
+        let data = &png[pos + 8..pos + 8 + len];
+        let keyword_end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+        let body = data.get(keyword_end + 1..).unwrap_or_default();
+        let compressed = match &kind {
+            b"zTXt" => Some(body.get(1..).unwrap_or_default()),
+            // iTXt: flag, method, language\0, translated\0, text
+            b"iTXt" if body.first() == Some(&1) => {
+                body.get(2..).and_then(|b| b.splitn(3, |&c| c == 0).nth(2))
+            }
+            _ => None,
+        };
+        let is_text = matches!(&kind, b"tEXt" | b"zTXt" | b"iTXt");
+        match compressed {
+            Some(c) if inflated_holds(c) => changed = true,
+            None if is_text && holds(data) => {
+                let text = redact_bytes(data, secrets);
+                out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                out.extend_from_slice(&kind);
+                out.extend_from_slice(&text);
+                let mut h = crc32fast::Hasher::new();
+                h.update(&kind);
+                h.update(&text);
+                out.extend_from_slice(&h.finalize().to_be_bytes());
+                changed = true;
+            }
+            _ => out.extend_from_slice(&png[pos..end]),
+        }
+        pos = end;
+    }
+    out.extend_from_slice(&png[pos..]);
+    changed.then_some(out)
+}
+
+/// A remote painter as [`build`] hands it out. Each reply's image is
+/// checked against the size asked for before it is decoded, and every
+/// secret is scrubbed from what the painter returns: a service may echo
+/// the key back in a successful reply (inside `revised_prompt`, say), and
+/// what a painter returns is stored in the gallery and the PNG.
+struct Guarded {
+    inner: Box<dyn Painter>,
+    secrets: Vec<String>,
+}
+
+impl Guarded {
+    fn scrub(&self, p: &mut crate::Painted) {
+        if let Some(r) = &mut p.revised_prompt {
+            *r = mural_http::redact_secrets(r, &self.secrets);
+        }
+        for v in p.params.values_mut() {
+            self.scrub_json(v);
+        }
+        if let Some(png) = scrub_png_text(&p.png, &self.secrets) {
+            p.png = png;
+        }
+    }
+
+    fn scrub_json(&self, v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => *s = mural_http::redact_secrets(s, &self.secrets),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|v| self.scrub_json(v)),
+            serde_json::Value::Object(o) => o.values_mut().for_each(|v| self.scrub_json(v)),
+            _ => {}
+        }
+    }
+}
+
+impl Painter for Guarded {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+    fn limits(&self) -> crate::Limits {
+        self.inner.limits()
+    }
+    fn source_type(&self) -> crate::SourceType {
+        self.inner.source_type()
+    }
+    fn paint<'a>(
+        &'a self,
+        req: &'a crate::PaintRequest,
+    ) -> crate::BoxFuture<'a, Result<Vec<crate::Painted>, PaintError>> {
+        Box::pin(async move {
+            let mut out = ASKED
+                .scope((req.width, req.height), self.inner.paint(req))
+                .await?;
+            for p in &mut out {
+                self.scrub(p);
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -251,31 +425,102 @@ pub(crate) fn decode_b64(s: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("the image is not valid base64 ({e})"))
 }
 
-/// Any image the services send (PNG, JPEG, WebP) as PNG, with its size.
-pub fn to_png(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), String> {
+/// The longest side a painter's image may declare, whatever was asked.
+pub const MAX_SIDE: u32 = 16384;
+
+/// How many times the pixels asked for a painter's image may declare: a
+/// painter may upscale (AUTOMATIC1111's hires fix doubles each side), but
+/// an image far larger than asked is a broken or hostile reply, and
+/// decoding it could take gigabytes.
+pub const MAX_PIXELS_OVER_ASKED: u64 = 4;
+
+tokio::task_local! {
+    /// The size the caller asked for, while a painter built by [`build`]
+    /// paints: replies are checked against it before they are decoded.
+    static ASKED: (u32, u32);
+}
+
+/// Why an image in a reply cannot be used.
+enum ImageProblem {
+    /// Cut off or garbled: worth fetching again.
+    Unreadable(String),
+    /// Larger than asked for: the same server would send it again.
+    TooLarge(String),
+}
+
+impl ImageProblem {
+    fn message(self) -> String {
+        match self {
+            ImageProblem::Unreadable(m) | ImageProblem::TooLarge(m) => m,
+        }
+    }
+}
+
+/// Checks the size an image declares in its header against what was asked
+/// (when a painter built by [`build`] is painting) and [`MAX_SIDE`].
+fn check_declared(width: u32, height: u32) -> Result<(), ImageProblem> {
+    let asked = ASKED.try_with(|a| *a).ok();
+    let pixels = width as u64 * height as u64;
+    let over = match asked {
+        Some((w, h)) => pixels > MAX_PIXELS_OVER_ASKED * (w as u64 * h as u64).max(1),
+        None => false,
+    };
+    if width > MAX_SIDE || height > MAX_SIDE || over {
+        let asked = asked.map_or(String::new(), |(w, h)| format!(" for a {w}x{h} request"));
+        return Err(ImageProblem::TooLarge(format!(
+            "the painter sent a {width}x{height} image{asked}, larger than mural accepts (at most {MAX_PIXELS_OVER_ASKED}x the pixels asked for, {MAX_SIDE} a side); it was refused before decoding"
+        )));
+    }
+    Ok(())
+}
+
+fn image_to_png(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), ImageProblem> {
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let unreadable = |m: String| ImageProblem::Unreadable(m);
     if bytes.starts_with(PNG) {
-        let d = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut d = png::Decoder::new(std::io::Cursor::new(bytes));
+        d.set_ignore_text_chunk(true);
         let r = d
             .read_info()
-            .map_err(|e| format!("the PNG cannot be read ({e})"))?;
+            .map_err(|e| unreadable(format!("the PNG cannot be read ({e})")))?;
         let (w, h) = (r.info().width, r.info().height);
+        check_declared(w, h)?;
         return Ok((bytes.to_vec(), w, h));
     }
-    let img = image::load_from_memory(bytes)
-        .map_err(|e| format!("the reply is not an image mural can read ({e})"))?;
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| unreadable(format!("the reply is not an image mural can read ({e})")))
+    };
+    let (w, h) = reader()?
+        .into_dimensions()
+        .map_err(|e| unreadable(format!("the reply is not an image mural can read ({e})")))?;
+    check_declared(w, h)?;
+    let img = reader()?
+        .decode()
+        .map_err(|e| unreadable(format!("the reply is not an image mural can read ({e})")))?;
     let (w, h) = (img.width(), img.height());
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| format!("cannot re-encode the image as PNG ({e})"))?;
+        .map_err(|e| unreadable(format!("cannot re-encode the image as PNG ({e})")))?;
     Ok((out.into_inner(), w, h))
 }
 
-/// A whole reply's image bytes, or a retry if they are cut off or garbled.
+/// Any image the services send (PNG, JPEG, WebP) as PNG, with its size.
+/// The size its header declares is checked before anything is decoded.
+pub fn to_png(bytes: &[u8]) -> Result<(Vec<u8>, u32, u32), String> {
+    image_to_png(bytes).map_err(ImageProblem::message)
+}
+
+/// A whole reply's image bytes, or a retry if they are cut off or garbled
+/// (an image larger than asked for fails at once).
 pub(crate) fn image_verdict(bytes: &[u8]) -> mural_http::Verdict<(Vec<u8>, u32, u32)> {
-    match to_png(bytes) {
+    match image_to_png(bytes) {
         Ok(v) => mural_http::Verdict::Done(v),
-        Err(message) => mural_http::Verdict::Retry {
+        Err(ImageProblem::TooLarge(m)) => {
+            mural_http::Verdict::Fail(HttpError::new(Kind::Failed, m))
+        }
+        Err(ImageProblem::Unreadable(message)) => mural_http::Verdict::Retry {
             message,
             retry_after: None,
         },
@@ -298,6 +543,26 @@ pub(crate) async fn fetch_image(
         })
         .await
         .map_err(paint_error)
+}
+
+/// The largest file a profile names (a ComfyUI workflow) that is read.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a UTF-8 file a profile names, at most [`MAX_FILE_BYTES`] (a
+/// device or a huge file stops with an error instead of filling memory).
+pub(crate) fn read_text_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "larger than {} MiB, more than mural reads",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 /// Sleeps between polls of a queued job.
@@ -363,5 +628,196 @@ mod tests {
     fn unknown_kind_lists_the_kinds() {
         let e = build(&Profile::of_kind("dalle"), &|_| None).err().unwrap();
         assert!(e.to_string().contains("openai, a1111"), "{e}");
+    }
+
+    /// A PNG whose header declares `w`x`h` (the pixels are never read).
+    fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, 1, 1);
+            enc.set_color(png::ColorType::Rgb);
+            let mut wr = enc.write_header().unwrap();
+            wr.write_image_data(&[0; 3]).unwrap();
+        }
+        // rewrite IHDR's size and checksum
+        out[16..20].copy_from_slice(&w.to_be_bytes());
+        out[20..24].copy_from_slice(&h.to_be_bytes());
+        let crc = {
+            let mut c = 0xffff_ffffu32;
+            for &b in &out[12..29] {
+                c ^= b as u32;
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        (c >> 1) ^ 0xEDB8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        };
+        out[29..33].copy_from_slice(&crc.to_be_bytes());
+        out
+    }
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([1, 2, 3]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn an_image_larger_than_asked_is_refused_before_decoding() {
+        let refused = |v: mural_http::Verdict<(Vec<u8>, u32, u32)>| match v {
+            mural_http::Verdict::Fail(e) => e.message,
+            other => panic!("not refused: {other:?}"),
+        };
+        // 20000x20000 for 512x512: the header alone says no
+        let m =
+            refused(ASKED.sync_scope((512, 512), || image_verdict(&png_declaring(20000, 20000))));
+        assert!(m.contains("20000x20000 image for a 512x512 request"), "{m}");
+        // a JPEG is checked before it is decoded too: 16x the pixels asked
+        let m = refused(ASKED.sync_scope((256, 256), || image_verdict(&jpeg(1024, 1024))));
+        assert!(m.contains("1024x1024 image for a 256x256 request"), "{m}");
+        // up to 4x the pixels is a painter's upscale, and fine
+        let ok = ASKED
+            .sync_scope((256, 256), || to_png(&jpeg(512, 512)))
+            .unwrap();
+        assert_eq!((ok.1, ok.2), (512, 512));
+        // outside a painter built by `build`, only the hard cap holds
+        assert!(to_png(&png_declaring(MAX_SIDE + 1, 1))
+            .unwrap_err()
+            .contains("larger than mural accepts"));
+        assert_eq!(to_png(&png_declaring(64, 64)).unwrap().1, 64);
+        // a garbled image is worth another try; a huge one is not
+        assert!(matches!(
+            image_verdict(b"\x89PNG\r\n\x1a\ngarbage"),
+            mural_http::Verdict::Retry { .. }
+        ));
+    }
+
+    /// A painter whose reply echoes its key.
+    struct Echo(&'static str);
+
+    impl Painter for Echo {
+        fn name(&self) -> &str {
+            "echo"
+        }
+        fn model(&self) -> &str {
+            "echo-1"
+        }
+        fn limits(&self) -> crate::Limits {
+            crate::Limits {
+                max_n: 1,
+                sizes: crate::Sizes::Fixed {
+                    sizes: vec![(64, 64)],
+                },
+                max_prompt_chars: None,
+            }
+        }
+        fn source_type(&self) -> crate::SourceType {
+            crate::SourceType::TrainedAlgorithmicMedia
+        }
+        fn paint<'a>(
+            &'a self,
+            req: &'a crate::PaintRequest,
+        ) -> crate::BoxFuture<'a, Result<Vec<crate::Painted>, PaintError>> {
+            Box::pin(async move {
+                assert_eq!(ASKED.try_with(|a| *a).ok(), Some((req.width, req.height)));
+                let mut params = serde_json::Map::new();
+                params.insert("task".into(), serde_json::json!({"echo": [self.0]}));
+                Ok(vec![crate::Painted {
+                    png: Vec::new(),
+                    width: 64,
+                    height: 64,
+                    seed: 1,
+                    revised_prompt: Some(format!("a cat, paid by {}", self.0)),
+                    params,
+                }])
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_key_echoed_in_a_successful_reply_is_scrubbed() {
+        let key = "sk-echo-0123456789";
+        let mut p = Profile::of_kind("openai");
+        p.api_key_env = Some("MY_KEY".into());
+        let env = |k: &str| (k == "MY_KEY").then(|| format!(" {key} "));
+        let g = Guarded {
+            inner: Box::new(Echo(key)),
+            secrets: secrets(&p, &env),
+        };
+        let req = crate::PaintRequest {
+            prompt: "a cat".into(),
+            negative_prompt: String::new(),
+            width: 64,
+            height: 64,
+            n: 1,
+            seed: 1,
+            model: None,
+        };
+        let out = g.paint(&req).await.unwrap();
+        assert_eq!(
+            out[0].revised_prompt.as_deref(),
+            Some("a cat, paid by [redacted]")
+        );
+        assert_eq!(out[0].params["task"]["echo"][0], "[redacted]");
+        // api_auth passwords are secrets too
+        let mut p = Profile::of_kind("a1111");
+        p.api_auth = Some("bob:hunter2-secret".into());
+        assert!(secrets(&p, &|_| None).contains(&"hunter2-secret".to_string()));
+    }
+
+    #[test]
+    fn a_key_in_the_painters_png_text_is_scrubbed() {
+        let key = "sk-echo-0123456789".to_string();
+        let chunk = |kind: &[u8; 4], data: &[u8]| {
+            let mut c = (data.len() as u32).to_be_bytes().to_vec();
+            c.extend_from_slice(kind);
+            c.extend_from_slice(data);
+            let mut h = crc32fast::Hasher::new();
+            h.update(kind);
+            h.update(data);
+            c.extend_from_slice(&h.finalize().to_be_bytes());
+            c
+        };
+        let z = |t: &str| miniz_oxide::deflate::compress_to_vec_zlib(t.as_bytes(), 6);
+        let plain = png_declaring(1, 1);
+        let mut png = plain[..33].to_vec();
+        png.extend(chunk(
+            b"tEXt",
+            format!("parameters\0a cat, by {key}").as_bytes(),
+        ));
+        png.extend(chunk(
+            b"zTXt",
+            &[b"Comment\0\0".as_slice(), &z(&key)].concat(),
+        ));
+        png.extend(chunk(
+            b"iTXt",
+            &[b"prompt\0\x01\0\0\0".as_slice(), &z("{\"3\": {}}")].concat(),
+        ));
+        png.extend_from_slice(&plain[33..]);
+        assert!(scrub_png_text(&plain, std::slice::from_ref(&key)).is_none());
+        let out = scrub_png_text(&png, std::slice::from_ref(&key)).unwrap();
+        assert!(!out.windows(key.len()).any(|w| w == key.as_bytes()));
+        // still a valid PNG, with the service's other metadata kept
+        let d = png::Decoder::new(std::io::Cursor::new(&out));
+        let r = d.read_info().unwrap();
+        let info = r.info();
+        assert_eq!(
+            info.uncompressed_latin1_text[0].text,
+            "a cat, by [redacted]"
+        );
+        assert!(
+            info.compressed_latin1_text.is_empty(),
+            "the zTXt with the key is dropped"
+        );
+        assert_eq!(info.utf8_text[0].keyword, "prompt");
+        assert_eq!(
+            redact_bytes(b"xdactx", &["dact".to_string()]),
+            b"x[redacted]x"
+        );
     }
 }
