@@ -5,6 +5,7 @@ mod util;
 mod batch;
 mod cli;
 mod fakes;
+mod integrity;
 mod invariants;
 mod knowledge;
 mod paint;

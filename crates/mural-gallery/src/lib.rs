@@ -275,6 +275,10 @@ impl Gallery {
             path: path.to_path_buf(),
         };
         if found < SCHEMA_VERSION {
+            // off while tables are rebuilt, or dropping the old `runs`
+            // would cascade to every image (bundled SQLite defaults it on;
+            // the pragma is a no-op inside a transaction, so it goes here)
+            g.conn.pragma_update(None, "foreign_keys", "OFF")?;
             g.migrate().map_err(|e| match e {
                 MigrateError::TooNew(found) => too_new(found),
                 MigrateError::Sql(e) => e.into(),
@@ -288,8 +292,7 @@ impl Gallery {
     /// the version is read inside the write lock, so of several processes
     /// opening a fresh gallery at once one migrates and the others, waiting
     /// on the busy timeout, then find nothing left to do. Foreign keys are
-    /// off (the connection's default) while tables are rebuilt, and checked
-    /// before the commit.
+    /// off while tables are rebuilt, and checked before the commit.
     fn migrate(&mut self) -> Result<(), MigrateError> {
         let tx = self
             .conn
@@ -787,6 +790,121 @@ mod tests {
             before,
             "refusing must not change the file"
         );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn run_ids_are_never_reused_after_the_newest_run_is_removed() {
+        let path = temp_db("reuse");
+        let g = Gallery::open(&path).unwrap();
+        let recipe = serde_json::json!({});
+        let run = |idea| {
+            g.start_run(&NewRun {
+                idea,
+                recipe: &recipe,
+            })
+            .unwrap()
+        };
+        let a = run("a beach sunset");
+        g.remove(a).unwrap();
+        let b = run("a red fox in the snow");
+        assert!(b > a, "id {a} came back");
+        g.remove(b).unwrap();
+        drop(g);
+        let g = Gallery::open(&path).unwrap();
+        let c = g
+            .start_run(&NewRun {
+                idea: "after reopening",
+                recipe: &recipe,
+            })
+            .unwrap();
+        assert!(c > b, "id {b} came back after reopening");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_version_2_gallery_migrates_with_its_runs_images_and_journal_intact() {
+        let path = temp_db("v2");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch(MIGRATIONS[1]).unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute_batch(
+                "INSERT INTO runs (id, status, idea, recipe) VALUES (4, 'done', 'old', '{}'), (9, 'done', 'newest', '{}');
+                 INSERT INTO images (run_id, idx, file, prompt, negative_prompt, seed, width, height, recipe)
+                     VALUES (4, 0, '/x.png', 'p', '', 1, 8, 8, '{}');
+                 INSERT INTO batches (status, source, digest, options) VALUES ('running', 's', 'd', '{}');
+                 INSERT INTO batch_items (batch_id, idx, spec, status, run_id) VALUES (1, 0, '{}', 'done', 4);",
+            )
+            .unwrap();
+        }
+        let g = Gallery::open(&path).unwrap();
+        assert_eq!(g.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(g.get(4).unwrap().images.len(), 1);
+        assert_eq!(g.batch_items(1).unwrap()[0].run_id, Some(4));
+        g.remove(9).unwrap();
+        let next = g
+            .start_run(&NewRun {
+                idea: "new",
+                recipe: &serde_json::json!({}),
+            })
+            .unwrap();
+        assert_eq!(next, 10, "the high-water mark survives the migration");
+        // foreign keys still hold on the rebuilt table
+        g.remove(4).unwrap();
+        let images: i64 = g
+            .conn
+            .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(images, 0, "removing a run removes its images");
+        assert_eq!(g.batch_items(1).unwrap()[0].run_id, None);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_lease_is_exclusive_and_ends_with_its_holder() {
+        let path = temp_db("lease");
+        let g = Gallery::open(&path).unwrap();
+        let other = Gallery::open(&path).unwrap();
+        let lease = g.lease(LeaseKind::Batch, 3).unwrap();
+        let err = other.lease(LeaseKind::Batch, 3).unwrap_err();
+        assert!(
+            matches!(err, GalleryError::Leased { holder: Some(p), .. } if p == std::process::id()),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("batch 3 is being painted by another mural process (pid "),
+            "{err}"
+        );
+        assert!(other.lease(LeaseKind::Run, 3).is_ok(), "kinds are apart");
+        drop(lease);
+        let again = other.lease(LeaseKind::Batch, 3).unwrap();
+        assert!(g.is_leased(LeaseKind::Batch, 3));
+        drop(again);
+        assert!(!g.is_leased(LeaseKind::Batch, 3));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_running_run_no_one_leases_reads_as_interrupted() {
+        let path = temp_db("interrupted");
+        let g = Gallery::open(&path).unwrap();
+        let id = g
+            .start_run(&NewRun {
+                idea: "a fox",
+                recipe: &serde_json::json!({}),
+            })
+            .unwrap();
+        let lease = g.lease(LeaseKind::Run, id).unwrap();
+        assert_eq!(g.get(id).unwrap().status, "running");
+        drop(lease);
+        assert_eq!(g.get(id).unwrap().status, "interrupted");
+        assert_eq!(g.list(None, 10).unwrap()[0].status, "interrupted");
+        g.finish_run(id, None).unwrap();
+        assert_eq!(g.get(id).unwrap().status, "done");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -371,6 +371,8 @@ mod tests {
         let recipe = serde_json::json!({"run_id": 8, "index": 0, "run_key": "k", "prompt": "p"});
         std::fs::write(dir.join("mural-00008-0-5.png"), png_with(&recipe)).unwrap();
         // write and search, but not read: names resolve, listing fails
+        // (for anyone but root, who may list anyway; the test above proves
+        // by construction that nothing is listed)
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o300)).unwrap();
         let want = Wanted {
             run_id: 8,
