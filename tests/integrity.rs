@@ -16,8 +16,10 @@ use std::time::{Duration, Instant, SystemTime};
 fn mural(dir: &TempDir, s: Option<&fakes::Server>, args: &[&str]) -> TestCommand {
     let mut c = TestCommand::new(args)
         .env("MURAL_HOME", dir.0.join("home"))
-        .env("MURAL_CONFIG", dir.0.join("mural.toml"))
         .dir(&dir.0);
+    if dir.0.join("mural.toml").exists() {
+        c = c.env("MURAL_CONFIG", dir.0.join("mural.toml"));
+    }
     if let Some(s) = s {
         c = c
             .env("OPENAI_BASE_URL", format!("{}/v1", s.url))
@@ -64,8 +66,10 @@ fn hermetic(cmd: &mut std::process::Command, dir: &TempDir) {
     }
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/mural-test-config")
         .env("MURAL_HOME", dir.0.join("home"))
-        .env("MURAL_CONFIG", dir.0.join("mural.toml"))
         .current_dir(&dir.0);
+    if dir.0.join("mural.toml").exists() {
+        cmd.env("MURAL_CONFIG", dir.0.join("mural.toml"));
+    }
 }
 
 /// Waits for a child within a generous bound, never forever.
@@ -203,8 +207,8 @@ fn a_new_gallery_restarts_run_ids_but_never_adopts_the_old_galleries_files() {
     std::fs::remove_dir_all(dir.0.join("home")).unwrap();
     let fox = paint("a red fox in the snow", "512x512");
     assert_eq!(
-        (beach["run_id"], fox["run_id"].clone()),
-        (1.into(), 1.into())
+        (beach["run_id"].as_i64(), fox["run_id"].as_i64()),
+        (Some(1), Some(1))
     );
     assert_ne!(beach["file"], fox["file"]);
     assert!(
@@ -262,7 +266,11 @@ fn two_batch_resumes_at_once_paint_each_image_exactly_once() {
     let b = spawn_captured(&dir, &s, &resume);
     let (a, b) = (finish(a, "resume a"), finish(b, "resume b"));
     let (won, lost) = if a.code == 0 { (a, b) } else { (b, a) };
-    assert_eq!(won.code, 0, "{}", won.stderr);
+    assert_eq!(
+        won.code, 0,
+        "{} {}\n---\n{} {}\n{}",
+        won.code, won.stderr, lost.code, lost.stderr, lost.stdout
+    );
     assert!(won.stderr.contains("30 items: 30 done"), "{}", won.stderr);
     assert_eq!(lost.code, 2, "the second resume: {}", lost.stderr);
     assert_eq!(lost.stderr.trim_end().lines().count(), 1, "{}", lost.stderr);

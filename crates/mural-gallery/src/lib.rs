@@ -349,13 +349,19 @@ impl Gallery {
             match fs4::FileExt::try_lock(&file) {
                 Ok(()) => {}
                 Err(fs4::TryLockError::WouldBlock) => {
-                    let mut text = String::new();
-                    let _ = file.read_to_string(&mut text);
-                    return Err(GalleryError::Leased {
-                        kind,
-                        id,
-                        holder: text.trim().parse().ok(),
-                    });
+                    // a holder that has just taken a new file writes its
+                    // pid a moment later
+                    let mut holder = None;
+                    for _ in 0..5 {
+                        let mut text = String::new();
+                        let _ = file.rewind().and_then(|_| file.read_to_string(&mut text));
+                        holder = text.trim().parse().ok();
+                        if holder.is_some() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    return Err(GalleryError::Leased { kind, id, holder });
                 }
                 Err(fs4::TryLockError::Error(e)) => return Err(io(e)),
             }
@@ -370,9 +376,11 @@ impl Gallery {
                     _ => continue,
                 }
             }
-            file.set_len(0).map_err(io)?;
+            // the holder's pid, for the refusal message: one fixed-width
+            // write, so a reader never sees the file empty or half-written
             file.rewind().map_err(io)?;
-            write!(file, "{}", std::process::id()).map_err(io)?;
+            file.write_all(format!("{:<20}\n", std::process::id()).as_bytes())
+                .map_err(io)?;
             return Ok(Lease { file, path });
         }
     }
