@@ -5,7 +5,7 @@ use crate::cli::{parse_target, random_seed, usage};
 use crate::config;
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use mural_gallery::{Gallery, NewRun, Run};
+use mural_gallery::{Gallery, GalleryError, LeaseKind, NewRun, Run};
 use mural_paint::{PaintError, Painter, Profile};
 use mural_pipeline::batch::{self, Event, Outcome};
 use mural_pipeline::{ItemSpec, Kept, PaintItemError, Studio};
@@ -33,7 +33,12 @@ pub struct PainterArgs {
 #[derive(Args)]
 pub struct ImagineArgs {
     /// The idea.
-    pub idea: String,
+    #[arg(required_unless_present = "resume")]
+    pub idea: Option<String>,
+    /// Finish run RUN (one a kill interrupted, or one that failed): paint
+    /// only its missing images, with its own recipe, into its own folder.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["idea", "n", "seed", "size", "target", "style", "painter", "model", "template"])]
+    pub resume: Option<i64>,
     #[command(flatten)]
     pub painter: PainterArgs,
     /// Target prompt format (default: the one that suits the painter).
@@ -153,12 +158,42 @@ pub fn mural_home() -> Result<PathBuf> {
 
 fn open_gallery() -> Result<Gallery> {
     let path = mural_home()?.join("gallery.db");
-    Gallery::open(&path).map_err(|e| match e {
-        mural_gallery::GalleryError::TooNew { .. } | mural_gallery::GalleryError::Open { .. } => {
-            usage(e.to_string())
-        }
+    Gallery::open(&path).map_err(gallery_error)
+}
+
+/// A gallery error, as bad input (exit 2) where the user can fix it: a
+/// newer or unreadable gallery, a run or batch another process is painting.
+fn gallery_error(e: GalleryError) -> anyhow::Error {
+    match e {
+        GalleryError::TooNew { .. }
+        | GalleryError::Open { .. }
+        | GalleryError::Leased { .. }
+        | GalleryError::LeaseIo { .. } => usage(e.to_string()),
         e => e.into(),
+    }
+}
+
+/// Refuses a path that is not UTF-8: the gallery records paths as text,
+/// and a lossy copy would name a file that does not exist.
+fn utf8_path<'a>(path: &'a Path, what: &str) -> Result<&'a str> {
+    path.to_str().ok_or_else(|| {
+        usage(format!(
+            "{what} {} is not valid UTF-8; mural records paths exactly, so pick one whose name is UTF-8",
+            path.display()
+        ))
     })
+}
+
+/// Checks `--out`, creates it, and returns it absolute (the gallery
+/// records absolute paths, good from any directory); sweeps temp files
+/// that killed processes left there long ago.
+fn out_dir(out: &Path) -> Result<PathBuf> {
+    utf8_path(out, "--out")?;
+    writable_dir(out)?;
+    let out = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
+    utf8_path(&out, "--out")?;
+    mural_pipeline::files::sweep_stale_temps(&out, mural_pipeline::files::STALE_TEMP_AGE);
+    Ok(out)
 }
 
 /// Builds a painter; a setup problem (missing key, bad URL) is bad input.
@@ -241,6 +276,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
+    if let Some(id) = args.resume {
+        return resume_cmd(id, &args.writer, args.json);
+    }
+    let idea = args.idea.clone().unwrap_or_default();
     let cfg = config::load()?;
     let (label, profile) = config::painter_profile(
         &cfg,
@@ -252,7 +291,7 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| config::default_target(&profile).to_string());
     let seed = args.seed.unwrap_or_else(random_seed);
     let target = parse_target(&target)?.name().to_string();
-    let ideas = crate::template::ideas(&args.template, std::slice::from_ref(&args.idea))?;
+    let ideas = crate::template::ideas(&args.template, std::slice::from_ref(&idea))?;
     let writer = crate::writer::build(&args.writer, &cfg)?;
     // each expansion of a template is its own run; seeds do not overlap
     let mut code = ExitCode::SUCCESS;
@@ -334,9 +373,7 @@ fn paint_one(
 ) -> Result<ExitCode> {
     let painter = build_painter(profile)?;
     check_item(spec, painter.as_ref(), label)?;
-    writable_dir(out)?;
-    // the gallery records absolute paths, good from any directory
-    let out = &std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
+    let out = &out_dir(out)?;
     let gallery = open_gallery()?;
     let studio = Studio {
         gallery: &gallery,
@@ -346,16 +383,39 @@ fn paint_one(
         out,
     };
     let run_json = studio.recipe(spec, rerun_of);
+    // the gallery's copy also says where the images go, for --resume
+    let mut recorded = run_json.clone();
+    recorded["out"] = json!(utf8_path(out, "--out")?);
     let run_id = gallery.start_run(&NewRun {
         idea: &spec.idea,
-        recipe: &run_json,
+        recipe: &recorded,
     })?;
+    paint_run(
+        &studio,
+        spec,
+        run_id,
+        &run_json,
+        rerun_of.is_none(),
+        json_out,
+    )
+}
+
+/// Paints the missing images of a recorded run and records its end.
+fn paint_run(
+    studio: &Studio,
+    spec: &ItemSpec,
+    run_id: i64,
+    run_json: &serde_json::Value,
+    show_seed: bool,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let (gallery, label) = (studio.gallery, studio.painter_label);
     let bar = progress(spec.n, "painting");
     let stdout = RefCell::new(std::io::stdout().lock());
     let on_image = |k: &Kept| {
         let line = if json_out {
             image_json(k).to_string()
-        } else if k.index == 0 && rerun_of.is_none() {
+        } else if k.index == 0 && show_seed {
             format!("{} (seed {})", k.file, k.seed)
         } else {
             k.file.clone()
@@ -373,7 +433,7 @@ fn paint_one(
             }
         }
     };
-    let result = runtime()?.block_on(studio.paint_item(spec, run_id, &run_json, &on_image));
+    let result = runtime()?.block_on(studio.paint_item(spec, run_id, run_json, &on_image));
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -382,7 +442,7 @@ fn paint_one(
         Ok(()) => {
             gallery.finish_run(run_id, None)?;
             if !json_out {
-                let note = if painter.name() == "sketch" {
+                let note = if studio.painter.name() == "sketch" {
                     "; the sketch painter draws a procedural storyboard sketch, not a neural image"
                 } else {
                     ""
@@ -391,6 +451,10 @@ fn paint_one(
             }
             Ok(ExitCode::SUCCESS)
         }
+        // another process paints this run: it is not ours to mark failed
+        Err(PaintItemError::Fatal(mural_pipeline::PipelineError::Gallery(
+            e @ GalleryError::Leased { .. },
+        ))) => Err(gallery_error(e)),
         Err(e) => {
             let msg = match &e {
                 PaintItemError::Item(i) if i.to_string().starts_with("writer ") => i.to_string(),
@@ -408,15 +472,15 @@ fn paint_one(
     }
 }
 
-pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
-    let run = open_gallery()?.get(id).map_err(|e| usage(e.to_string()))?;
-    let v = &run.recipe;
+/// The spec a recorded run was painted from.
+fn spec_of(run: &Run) -> Result<ItemSpec> {
+    let (id, v) = (run.id, &run.recipe);
     let bad = || {
         usage(format!(
             "run {id} has no usable recipe; it cannot be re-run"
         ))
     };
-    let spec = ItemSpec {
+    Ok(ItemSpec {
         idea: v["idea"].as_str().ok_or_else(bad)?.to_string(),
         target: v["target"].as_str().ok_or_else(bad)?.to_string(),
         style: v["style"].as_str().map(str::to_string),
@@ -425,11 +489,28 @@ pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
         width: v["width"].as_u64().ok_or_else(bad)? as u32,
         height: v["height"].as_u64().ok_or_else(bad)? as u32,
         negative: v["negative"].as_str().unwrap_or_default().to_string(),
-    };
-    let label = v["painter"].as_str().ok_or_else(bad)?;
+    })
+}
+
+/// The painter a recorded run used.
+fn painter_of(run: &Run, cfg: &config::Config) -> Result<(String, Profile)> {
+    let v = &run.recipe;
+    let label = v["painter"].as_str().ok_or_else(|| {
+        usage(format!(
+            "run {} has no usable recipe; it cannot be re-run",
+            run.id
+        ))
+    })?;
     let model = v["model"].as_str().filter(|m| !m.starts_with('('));
+    config::painter_profile(cfg, Some(label), model)
+}
+
+pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
+    let run = open_gallery()?.get(id).map_err(|e| usage(e.to_string()))?;
+    let v = &run.recipe;
+    let spec = spec_of(&run)?;
     let cfg = config::load()?;
-    let (label, profile) = config::painter_profile(&cfg, Some(label), model)?;
+    let (label, profile) = painter_of(&run, &cfg)?;
     // the built-in writer writes the same prompts again from the recipe;
     // an LLM's prompts are replayed as recorded
     let writer: Box<dyn Writer> = match v["writer"].as_str() {
@@ -466,6 +547,83 @@ pub fn rerun_cmd(id: i64, out: &Path, json_out: bool) -> Result<ExitCode> {
     )
 }
 
+/// `mural imagine --resume RUN`: finishes a run a kill interrupted (or one
+/// that failed) in place: the same run, recipe, key and folder, so images
+/// already recorded are kept, images saved but not recorded are adopted,
+/// and only the missing ones are painted.
+fn resume_cmd(
+    id: i64,
+    writer_flag: &crate::writer::WriterFlag,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let gallery = open_gallery()?;
+    let run = gallery.get(id).map_err(|e| usage(e.to_string()))?;
+    match run.status.as_str() {
+        "interrupted" | "failed" => {}
+        "running" => {
+            return Err(usage(format!(
+                "run {id} is being painted by another mural process; wait for it to finish"
+            )))
+        }
+        s => {
+            return Err(usage(format!(
+                "run {id} is {s}, there is nothing to finish; `mural rerun {id}` paints it again"
+            )))
+        }
+    }
+    let spec = spec_of(&run)?;
+    let cfg = config::load()?;
+    let (label, profile) = painter_of(&run, &cfg)?;
+    // its folder: recorded with the run, else where its images are
+    let out = run.recipe["out"]
+        .as_str()
+        .map(PathBuf::from)
+        .or_else(|| {
+            run.images
+                .first()
+                .and_then(|i| Path::new(&i.file).parent().map(Path::to_path_buf))
+        })
+        .ok_or_else(|| {
+            usage(format!(
+                "run {id} does not say where its images go; `mural rerun {id} --out DIR` paints it again"
+            ))
+        })?;
+    let writer: Box<dyn Writer> = match (&writer_flag.writer, run.recipe["writer"].as_str()) {
+        (None, None | Some("builtin")) => Box::new(BuiltinWriter),
+        (Some(w), _) => crate::writer::build(writer_flag, &cfg).map_err(|e| {
+            usage(format!("--writer {w}: {e:#}"))
+        })?,
+        (None, Some(name)) => crate::writer::build(
+            &crate::writer::WriterFlag {
+                writer: Some(name.to_string()),
+                stream: writer_flag.stream,
+            },
+            &cfg,
+        )
+        .map_err(|e| {
+            usage(format!(
+                "run {id} was written by {name}, which cannot be set up ({e:#}); name a writer with --writer"
+            ))
+        })?,
+    };
+    let painter = build_painter(&profile)?;
+    check_item(&spec, painter.as_ref(), &label)?;
+    let out = out_dir(&out)?;
+    let studio = Studio {
+        gallery: &gallery,
+        painter: painter.as_ref(),
+        painter_label: &label,
+        writer: writer.as_ref(),
+        out: &out,
+    };
+    // the recipe the images carry: the run's own, key included
+    let mut run_json = run.recipe.clone();
+    if let Some(o) = run_json.as_object_mut() {
+        o.remove("out");
+    }
+    paint_run(&studio, &spec, id, &run_json, false, json_out)
+}
+
 pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
     let text = crate::input::read_file(
         &args.file,
@@ -478,10 +636,11 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             args.file.display()
         ))
     })?;
-    let source = std::fs::canonicalize(&args.file)
-        .unwrap_or_else(|_| args.file.clone())
-        .to_string_lossy()
-        .into_owned();
+    let source = utf8_path(
+        &std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone()),
+        "the batch file",
+    )?
+    .to_string();
     let digest = batch::digest(&text);
     let cfg = config::load()?;
     let mut gallery = open_gallery()?;
@@ -495,13 +654,23 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             &cfg,
         )
     };
-    let (batch_id, label, painter, out, writer) = if args.resume {
-        let b = gallery.unfinished_batch(&source)?.ok_or_else(|| {
-            usage(format!(
-                "no unfinished batch for {}; run it without --resume",
-                args.file.display()
-            ))
-        })?;
+    let none_left = || {
+        usage(format!(
+            "no unfinished batch for {}; run it without --resume",
+            args.file.display()
+        ))
+    };
+    let (batch_id, label, painter, out, writer, _lease) = if args.resume {
+        let b = gallery.unfinished_batch(&source)?.ok_or_else(none_left)?;
+        // one process paints a batch at a time; a killed one's lease
+        // died with it
+        let lease = gallery
+            .lease(LeaseKind::Batch, b.id)
+            .map_err(gallery_error)?;
+        // it may have finished while we were taking the lease
+        if gallery.batch(b.id)?.is_none_or(|now| now.status == "done") {
+            return Err(none_left());
+        }
         if b.digest != digest {
             return Err(usage(format!(
                 "{} changed since batch {} was journaled; restore it, or run without --resume to start a new batch",
@@ -527,6 +696,7 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             build_painter(&profile)?,
             out,
             writer_for(writer)?,
+            lease,
         )
     } else {
         let (label, profile) = config::painter_profile(
@@ -585,13 +755,12 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
                 args.file.display()
             );
         }
-        writable_dir(&args.out)?;
-        let out = std::fs::canonicalize(&args.out).unwrap_or_else(|_| args.out.clone());
+        let out = out_dir(&args.out)?;
         let options = json!({
             "painter": label,
             "writer": writer_spec,
             "model": args.painter.model,
-            "out": out.to_string_lossy(),
+            "out": utf8_path(&out, "--out")?,
             "concurrency": args.concurrency,
         });
         let specs: Vec<serde_json::Value> = items
@@ -599,9 +768,10 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
             .map(serde_json::to_value)
             .collect::<Result<_, _>>()?;
         let id = gallery.create_batch(&source, &digest, &options, &specs)?;
-        (id, label, painter, out, writer)
+        let lease = gallery.lease(LeaseKind::Batch, id).map_err(gallery_error)?;
+        (id, label, painter, out, writer, lease)
     };
-    writable_dir(&out)?;
+    let out = out_dir(&out)?;
     let studio = Studio {
         gallery: &gallery,
         painter: painter.as_ref(),
@@ -813,6 +983,13 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
                 print_run(&mut out, &r)?;
                 if let Some(e) = &r.error {
                     writeln!(out, "error: {}", show(e))?;
+                }
+                if r.status == "interrupted" {
+                    writeln!(
+                        out,
+                        "its process stopped before it finished; `mural imagine --resume {}` finishes it",
+                        r.id
+                    )?;
                 }
                 writeln!(
                     out,

@@ -345,7 +345,7 @@ fn openai_home(name: &str) -> TempDir {
     let dir = TempDir::new(name);
     std::fs::write(
         dir.0.join("mural.toml"),
-        "[painters.oa]\nkind = \"openai\"\nmodel = \"dall-e-2\"\ntimeout_s = 20\nbackoff_ms = 20\nmax_retries = 2\n",
+        "[painters.oa]\nkind = \"openai\"\nmodel = \"local-sd\"\ntimeout_s = 20\nbackoff_ms = 20\nmax_retries = 2\n",
     )
     .unwrap();
     dir
@@ -643,7 +643,7 @@ fn a_key_echoed_in_revised_prompt_is_stored_nowhere() {
     let dir = TempDir::new("hostile-echo");
     std::fs::write(
         dir.0.join("mural.toml"),
-        "[painters.oa]\nkind = \"openai\"\nmodel = \"dall-e-3\"\ntimeout_s = 20\n",
+        "[painters.oa]\nkind = \"openai\"\nmodel = \"gpt-image-2\"\ntimeout_s = 20\n",
     )
     .unwrap();
     let r = run_bounded(

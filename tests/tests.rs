@@ -6,6 +6,7 @@ mod batch;
 mod cli;
 mod fakes;
 mod hostile;
+mod integrity;
 mod invariants;
 mod knowledge;
 mod paint;

@@ -3,8 +3,15 @@
 //! A run is recorded before anything is painted (status `running`), each
 //! image as soon as its file is in place, and the run's end (`done` or
 //! `failed`). WAL mode, foreign keys, and schema migrations keyed on
-//! `PRAGMA user_version`; a database from a newer mural is refused, never
-//! touched.
+//! `PRAGMA user_version`, applied in one `BEGIN IMMEDIATE` transaction so
+//! concurrent first uses never race; a database from a newer mural is
+//! refused, never touched. Run ids are never reused (`AUTOINCREMENT`).
+//!
+//! Work on a run or a batch is *leased* ([`Gallery::lease`]): an advisory
+//! lock on a file next to the database, which the kernel drops when the
+//! holder dies, so a second process is refused and a killed one's lease
+//! expires with it. A `running` run that no one leases is reported as
+//! `interrupted`.
 //!
 //! Architecture invariant: the gallery stores what it is given. It never
 //! sees API keys (recipes are built without them) and never writes images.
@@ -62,10 +69,37 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (batch_id, idx)
     );
     CREATE INDEX batches_source ON batches(source, digest);",
+    // 3: run ids are never reused, not even after the newest run is
+    // removed: AUTOINCREMENT keeps the high-water mark in sqlite_sequence.
+    // (The SQLite table-rebuild procedure; foreign keys are off meanwhile.)
+    "CREATE TABLE runs_new (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        finished_at TEXT,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+        idea        TEXT NOT NULL,
+        recipe      TEXT NOT NULL,
+        error       TEXT
+    );
+    INSERT INTO runs_new (id, created_at, finished_at, status, idea, recipe, error)
+        SELECT id, created_at, finished_at, status, idea, recipe, error FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_new RENAME TO runs;",
 ];
 
 /// The schema version this mural writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+enum MigrateError {
+    TooNew(i64),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sql(e)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GalleryError {
@@ -81,6 +115,57 @@ pub enum GalleryError {
     Sql(#[from] rusqlite::Error),
     #[error("no run with id {0} in the gallery; see `mural gallery list`")]
     NoSuchRun(i64),
+    #[error("{kind} {id} is being painted by another mural process{}; wait for it to finish, or stop it", holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Leased {
+        kind: LeaseKind,
+        id: i64,
+        holder: Option<u32>,
+    },
+    #[error("cannot lease {kind} {id} at {path}: {reason}; check MURAL_HOME and its permissions")]
+    LeaseIo {
+        kind: LeaseKind,
+        id: i64,
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+/// What a lease covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseKind {
+    Run,
+    Batch,
+}
+
+impl std::fmt::Display for LeaseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LeaseKind::Run => "run",
+            LeaseKind::Batch => "batch",
+        })
+    }
+}
+
+/// The right to work on one run or batch, held until dropped: an exclusive
+/// advisory lock (`flock` / `LockFileEx`) on `leases/<kind>-<id>.lock` next
+/// to the database. The kernel releases it when the process dies, however
+/// it dies, so a killed holder's lease expires at once.
+#[derive(Debug)]
+pub struct Lease {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Unlinked while still locked, so a process that opened the old
+        // file and locks it after us sees that the path no longer names it
+        // and tries again (see `Gallery::lease`). Windows cannot remove an
+        // open file; the file stays there, which is harmless.
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&self.path);
+        let _ = fs4::FileExt::unlock(&self.file);
+    }
 }
 
 /// A run about to start.
@@ -155,6 +240,7 @@ pub struct BatchItem {
 
 pub struct Gallery {
     conn: Connection,
+    path: PathBuf,
 }
 
 impl Gallery {
@@ -168,34 +254,149 @@ impl Gallery {
             std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
         }
         let conn = Connection::open(path).map_err(|e| open_err(&e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Concurrent first uses wait for each other instead of failing.
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
         // Refuse a newer schema before changing anything (WAL included).
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| open_err(&e))?;
+        let too_new = |found: i64| GalleryError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        };
         if found > SCHEMA_VERSION {
-            return Err(GalleryError::TooNew {
-                path: path.to_path_buf(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
+            return Err(too_new(found));
         }
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut g = Gallery { conn };
-        g.migrate(found)?;
+        let mut g = Gallery {
+            conn,
+            path: path.to_path_buf(),
+        };
+        if found < SCHEMA_VERSION {
+            // off while tables are rebuilt, or dropping the old `runs`
+            // would cascade to every image (bundled SQLite defaults it on;
+            // the pragma is a no-op inside a transaction, so it goes here)
+            g.conn.pragma_update(None, "foreign_keys", "OFF")?;
+            g.migrate().map_err(|e| match e {
+                MigrateError::TooNew(found) => too_new(found),
+                MigrateError::Sql(e) => e.into(),
+            })?;
+        }
+        g.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(g)
     }
 
-    fn migrate(&mut self, from: i64) -> Result<(), GalleryError> {
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+    /// Applies the missing migrations in one `BEGIN IMMEDIATE` transaction:
+    /// the version is read inside the write lock, so of several processes
+    /// opening a fresh gallery at once one migrates and the others, waiting
+    /// on the busy timeout, then find nothing left to do. Foreign keys are
+    /// off while tables are rebuilt, and checked before the commit.
+    fn migrate(&mut self) -> Result<(), MigrateError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let from: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if from > SCHEMA_VERSION {
+            return Err(MigrateError::TooNew(from));
         }
+        if from == SCHEMA_VERSION {
+            return Ok(());
+        }
+        for sql in &MIGRATIONS[from as usize..] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        let broken: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(MigrateError::Sql(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!("migration left a dangling reference in {table}")),
+            )));
+        }
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Takes the lease on a run or batch, or says who holds it
+    /// ([`GalleryError::Leased`]). Hold the returned guard while working.
+    pub fn lease(&self, kind: LeaseKind, id: i64) -> Result<Lease, GalleryError> {
+        use std::io::{Read, Seek, Write};
+        let dir = self
+            .path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("leases");
+        let path = dir.join(format!("{kind}-{id}.lock"));
+        let io = |e: std::io::Error| GalleryError::LeaseIo {
+            kind,
+            id,
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        loop {
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io)?;
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => {}
+                Err(fs4::TryLockError::WouldBlock) => {
+                    // a holder that has just taken a new file writes its
+                    // pid a moment later
+                    let mut holder = None;
+                    for _ in 0..5 {
+                        let mut text = String::new();
+                        let _ = file.rewind().and_then(|_| file.read_to_string(&mut text));
+                        holder = text.trim().parse().ok();
+                        if holder.is_some() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    return Err(GalleryError::Leased { kind, id, holder });
+                }
+                Err(fs4::TryLockError::Error(e)) => return Err(io(e)),
+            }
+            // A holder unlinks the file before it unlocks: if the path no
+            // longer names the file we locked, that lock guards nothing.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let ours = file.metadata().map_err(io)?;
+                match std::fs::metadata(&path) {
+                    Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
+                    _ => continue,
+                }
+            }
+            // the holder's pid, for the refusal message: one fixed-width
+            // write, so a reader never sees the file empty or half-written
+            file.rewind().map_err(io)?;
+            file.write_all(format!("{:<20}\n", std::process::id()).as_bytes())
+                .map_err(io)?;
+            return Ok(Lease { file, path });
+        }
+    }
+
+    /// Whether some process holds the lease on a run or batch now.
+    pub fn is_leased(&self, kind: LeaseKind, id: i64) -> bool {
+        matches!(self.lease(kind, id), Err(GalleryError::Leased { .. }))
+    }
+
+    /// A `running` run whose lease no one holds was cut short (its process
+    /// was killed): it reads as `interrupted`.
+    fn live(&self, mut run: Run) -> Run {
+        if run.status == "running" && !self.is_leased(LeaseKind::Run, run.id) {
+            run.status = "interrupted".to_string();
+        }
+        run
     }
 
     pub fn schema_version(&self) -> Result<i64, GalleryError> {
@@ -398,10 +599,10 @@ impl Gallery {
             )
             .optional()?
             .ok_or(GalleryError::NoSuchRun(id))?;
-        Ok(Run {
+        Ok(self.live(Run {
             images: self.images(id)?,
             ..run
-        })
+        }))
     }
 
     /// Runs, newest first; `search` matches the idea or any prompt.
@@ -425,7 +626,7 @@ impl Gallery {
         runs.into_iter()
             .map(|r| {
                 let images = self.images(r.id)?;
-                Ok(Run { images, ..r })
+                Ok(self.live(Run { images, ..r }))
             })
             .collect()
     }
@@ -597,6 +798,121 @@ mod tests {
             before,
             "refusing must not change the file"
         );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn run_ids_are_never_reused_after_the_newest_run_is_removed() {
+        let path = temp_db("reuse");
+        let g = Gallery::open(&path).unwrap();
+        let recipe = serde_json::json!({});
+        let run = |idea| {
+            g.start_run(&NewRun {
+                idea,
+                recipe: &recipe,
+            })
+            .unwrap()
+        };
+        let a = run("a beach sunset");
+        g.remove(a).unwrap();
+        let b = run("a red fox in the snow");
+        assert!(b > a, "id {a} came back");
+        g.remove(b).unwrap();
+        drop(g);
+        let g = Gallery::open(&path).unwrap();
+        let c = g
+            .start_run(&NewRun {
+                idea: "after reopening",
+                recipe: &recipe,
+            })
+            .unwrap();
+        assert!(c > b, "id {b} came back after reopening");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_version_2_gallery_migrates_with_its_runs_images_and_journal_intact() {
+        let path = temp_db("v2");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch(MIGRATIONS[1]).unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute_batch(
+                "INSERT INTO runs (id, status, idea, recipe) VALUES (4, 'done', 'old', '{}'), (9, 'done', 'newest', '{}');
+                 INSERT INTO images (run_id, idx, file, prompt, negative_prompt, seed, width, height, recipe)
+                     VALUES (4, 0, '/x.png', 'p', '', 1, 8, 8, '{}');
+                 INSERT INTO batches (status, source, digest, options) VALUES ('running', 's', 'd', '{}');
+                 INSERT INTO batch_items (batch_id, idx, spec, status, run_id) VALUES (1, 0, '{}', 'done', 4);",
+            )
+            .unwrap();
+        }
+        let g = Gallery::open(&path).unwrap();
+        assert_eq!(g.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(g.get(4).unwrap().images.len(), 1);
+        assert_eq!(g.batch_items(1).unwrap()[0].run_id, Some(4));
+        g.remove(9).unwrap();
+        let next = g
+            .start_run(&NewRun {
+                idea: "new",
+                recipe: &serde_json::json!({}),
+            })
+            .unwrap();
+        assert_eq!(next, 10, "the high-water mark survives the migration");
+        // foreign keys still hold on the rebuilt table
+        g.remove(4).unwrap();
+        let images: i64 = g
+            .conn
+            .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(images, 0, "removing a run removes its images");
+        assert_eq!(g.batch_items(1).unwrap()[0].run_id, None);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_lease_is_exclusive_and_ends_with_its_holder() {
+        let path = temp_db("lease");
+        let g = Gallery::open(&path).unwrap();
+        let other = Gallery::open(&path).unwrap();
+        let lease = g.lease(LeaseKind::Batch, 3).unwrap();
+        let err = other.lease(LeaseKind::Batch, 3).unwrap_err();
+        assert!(
+            matches!(err, GalleryError::Leased { holder: Some(p), .. } if p == std::process::id()),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("batch 3 is being painted by another mural process (pid "),
+            "{err}"
+        );
+        assert!(other.lease(LeaseKind::Run, 3).is_ok(), "kinds are apart");
+        drop(lease);
+        let again = other.lease(LeaseKind::Batch, 3).unwrap();
+        assert!(g.is_leased(LeaseKind::Batch, 3));
+        drop(again);
+        assert!(!g.is_leased(LeaseKind::Batch, 3));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_running_run_no_one_leases_reads_as_interrupted() {
+        let path = temp_db("interrupted");
+        let g = Gallery::open(&path).unwrap();
+        let id = g
+            .start_run(&NewRun {
+                idea: "a fox",
+                recipe: &serde_json::json!({}),
+            })
+            .unwrap();
+        let lease = g.lease(LeaseKind::Run, id).unwrap();
+        assert_eq!(g.get(id).unwrap().status, "running");
+        drop(lease);
+        assert_eq!(g.get(id).unwrap().status, "interrupted");
+        assert_eq!(g.list(None, 10).unwrap()[0].status, "interrupted");
+        g.finish_run(id, None).unwrap();
+        assert_eq!(g.get(id).unwrap().status, "done");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

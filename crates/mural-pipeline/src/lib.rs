@@ -6,7 +6,12 @@
 //! Keeping is crash-safe: a file is written to a temp name and hard-linked
 //! to its final name (never replacing one), then recorded. If the process
 //! dies between the two, the next attempt finds the file by its recipe
-//! (run id and index) and records it instead of painting it again.
+//! and records it instead of painting it again. A file is adopted only if
+//! its recipe holds this run's *key*, a random 128-bit value made when the
+//! run starts and never reused, so a run never takes another run's file,
+//! even one whose id came back (a new database, a shared out folder).
+//! One process paints a run at a time: [`Studio::paint_item`] holds the
+//! run's lease ([`mural_gallery::Gallery::lease`]).
 //!
 //! Architecture invariant: this crate never sees API keys (painters keep
 //! them) and knows no HTTP; it sequences writer, painter, metadata and
@@ -15,7 +20,7 @@
 pub mod batch;
 pub mod files;
 
-use mural_gallery::{Gallery, GalleryError, NewImage};
+use mural_gallery::{Gallery, GalleryError, LeaseKind, NewImage};
 use mural_paint::{PaintError, PaintRequest, Painted, Painter};
 use mural_prompt::{Target, WriteError, WriteRequest, Writer, Written};
 use serde::{Deserialize, Serialize};
@@ -35,6 +40,30 @@ pub fn random_seed() -> u64 {
     );
     h.write_u32(std::process::id());
     h.finish() % 4_294_967_296
+}
+
+/// A fresh run key: 128 random bits from the operating system, as 32 hex
+/// digits. It names one run forever (see [`Studio::recipe`]).
+pub fn run_key() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        // no OS randomness: the clock, the process and a per-process
+        // hasher seed, still never the same twice in practice
+        use std::hash::{BuildHasher, Hasher};
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+            );
+            h.write_u32(std::process::id());
+            h.write_usize(i);
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Everything needed to paint one idea, fully resolved (seed included), so
@@ -146,6 +175,8 @@ pub enum PipelineError {
     },
     #[error("cannot add metadata to the image: {0}")]
     Meta(#[from] mural_meta::MetaError),
+    #[error("the out folder {0} is not valid UTF-8, so its images could not be recorded exactly; pick a folder whose path is UTF-8")]
+    NonUtf8Path(String),
 }
 
 /// Either an item's own failure or a fatal one.
@@ -168,9 +199,11 @@ pub struct Studio<'a> {
 }
 
 impl Studio<'_> {
-    /// The recipe of a run: everything to paint it again (no secrets).
+    /// The recipe of a run: everything to paint it again (no secrets), and
+    /// a fresh `run_key` that tells this run's files from any other's.
     pub fn recipe(&self, spec: &ItemSpec, rerun_of: Option<i64>) -> Value {
         json!({
+            "run_key": run_key(),
             "idea": spec.idea,
             "writer": self.writer.name(),
             "target": spec.target,
@@ -189,7 +222,9 @@ impl Studio<'_> {
     }
 
     /// Writes, paints and keeps every image of `spec` under `run_id` that
-    /// the gallery does not have yet; `on_image` hears of each.
+    /// the gallery does not have yet; `on_image` hears of each. Holds the
+    /// run's lease throughout: a run another process is painting is
+    /// refused ([`GalleryError::Leased`]).
     pub async fn paint_item(
         &self,
         spec: &ItemSpec,
@@ -197,6 +232,13 @@ impl Studio<'_> {
         run_json: &Value,
         on_image: &dyn Fn(&Kept),
     ) -> Result<(), PaintItemError> {
+        if self.out.to_str().is_none() {
+            return Err(PipelineError::NonUtf8Path(self.out.to_string_lossy().into_owned()).into());
+        }
+        let _lease = self
+            .gallery
+            .lease(LeaseKind::Run, run_id)
+            .map_err(PipelineError::from)?;
         let written =
             self.writer
                 .write(&spec.write_request()?)
@@ -219,7 +261,7 @@ impl Studio<'_> {
             .map(|i| i.index)
             .collect();
         for w in written.iter().filter(|w| !have.contains(&w.index)) {
-            if let Some(kept) = self.adopt(run_id, spec, w)? {
+            if let Some(kept) = self.adopt(run_id, run_json, spec, w)? {
                 on_image(&kept);
                 continue;
             }
@@ -298,9 +340,14 @@ impl Studio<'_> {
                 digital_source_type: self.painter.source_type().iptc_uri(),
             },
         )?;
-        let stem = files::stem(run_id, w.index, img.seed);
-        let path = files::save_new(self.out, &stem, &bytes)?;
-        let file = path.to_string_lossy().into_owned();
+        // named by the seed asked for, so a later attempt can look it up
+        let stem = files::stem(run_id, w.index, w.seed);
+        let tag = match run_json["run_key"].as_str() {
+            Some(key) => key.to_string(),
+            None => std::process::id().to_string(),
+        };
+        let path = files::save_new(self.out, &stem, &tag, &bytes)?;
+        let file = utf8(&path)?;
         self.record(
             run_id,
             spec,
@@ -363,10 +410,18 @@ impl Studio<'_> {
     fn adopt(
         &self,
         run_id: i64,
+        run_json: &Value,
         spec: &ItemSpec,
         w: &Written,
     ) -> Result<Option<Kept>, PipelineError> {
-        let Some((path, recipe)) = files::find_kept(self.out, run_id, w.index) else {
+        let want = files::Wanted {
+            run_id,
+            run_key: run_json["run_key"].as_str(),
+            index: w.index,
+            seed: w.seed,
+            prompt: &w.prompt,
+        };
+        let Some((path, recipe)) = files::find_kept(self.out, &want) else {
             return Ok(None);
         };
         let seed = recipe["seed"].as_u64().unwrap_or(w.seed);
@@ -375,10 +430,25 @@ impl Studio<'_> {
             recipe["height"].as_u64().unwrap_or(spec.height as u64) as u32,
         );
         let revised = recipe["revised_prompt"].as_str().map(str::to_string);
-        let file = path.to_string_lossy().into_owned();
+        let file = utf8(&path)?;
+        // record what painted the file (an LLM writer may write differently now)
+        let mut w = w.clone();
+        if let Some(p) = recipe["prompt"].as_str() {
+            w.prompt = p.to_string();
+        }
+        if let Some(n) = recipe["negative_prompt"].as_str() {
+            w.negative_prompt = n.to_string();
+        }
         self.record(
-            run_id, spec, w, &file, seed, width, height, &recipe, revised, true,
+            run_id, spec, &w, &file, seed, width, height, &recipe, revised, true,
         )
         .map(Some)
     }
+}
+
+/// A path as recorded: exactly, or not at all.
+fn utf8(path: &Path) -> Result<String, PipelineError> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| PipelineError::NonUtf8Path(path.to_string_lossy().into_owned()))
 }
