@@ -24,7 +24,7 @@
 //! Architecture invariant: painting runs on blocking threads, each with its
 //! own gallery connection; handlers never hold a database handle across an
 //! await. Keys stay inside painters. Error bodies never carry the server's
-//! own paths ([`AppState::scrub`]).
+//! own paths (`AppState::scrub`).
 
 mod errors;
 mod guard;
