@@ -212,7 +212,7 @@ fn build_painter(profile: &Profile) -> Result<Box<dyn Painter>> {
 }
 
 /// Makes sure `dir` exists and can take new files.
-fn writable_dir(dir: &Path) -> Result<()> {
+pub(crate) fn writable_dir(dir: &Path) -> Result<()> {
     let fail = |e: std::io::Error| {
         usage(format!(
             "cannot write to --out {}: {e}; pick a writable directory",

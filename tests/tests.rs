@@ -12,6 +12,7 @@ mod knowledge;
 mod paint;
 mod painters;
 mod serve;
+mod serve_hardening;
 mod snapshots;
 mod templates;
 mod writer_cases;

@@ -9,15 +9,26 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-#[derive(Default)]
 pub(crate) struct Job {
     events: Mutex<Vec<(String, Value)>>,
-    finished: std::sync::atomic::AtomicBool,
+    /// When the job ended (`done` or `error`); `None` while it runs.
+    finished: Mutex<Option<Instant>>,
     changed: tokio::sync::Notify,
+}
+
+impl Default for Job {
+    fn default() -> Job {
+        Job {
+            events: Mutex::new(Vec::new()),
+            finished: Mutex::new(None),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
 }
 
 impl Job {
@@ -31,16 +42,66 @@ impl Job {
 
     fn finish(&self, kind: &str, data: Value) {
         self.push(kind, data);
-        self.finished
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        *self.finished.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         self.changed.notify_waiters();
+    }
+
+    fn finished_at(&self) -> Option<Instant> {
+        *self.finished.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
+/// Finished jobs' stories are kept this long, so a late listener still
+/// hears the whole story ...
+pub(crate) const JOB_TTL: Duration = Duration::from_secs(3600);
+/// ... and at most this many of them (the most recent).
+pub(crate) const MAX_JOBS: usize = 500;
+
+/// The jobs, oldest first. Running jobs are always kept (admission bounds
+/// them); finished ones until [`JOB_TTL`] or past the newest [`MAX_JOBS`].
 #[derive(Default)]
 pub(crate) struct Jobs {
-    map: Mutex<HashMap<String, Arc<Job>>>,
+    list: Mutex<VecDeque<(String, Arc<Job>)>>,
     next: std::sync::atomic::AtomicU64,
+}
+
+impl Jobs {
+    fn insert(&self, id: String, job: Arc<Job>) {
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        list.push_back((id, job));
+        Self::prune(&mut list, Instant::now());
+    }
+
+    fn prune(list: &mut VecDeque<(String, Arc<Job>)>, now: Instant) {
+        let finished = list
+            .iter()
+            .filter(|(_, j)| j.finished_at().is_some())
+            .count();
+        let mut over = finished.saturating_sub(MAX_JOBS);
+        list.retain(|(_, j)| match j.finished_at() {
+            None => true,
+            Some(t) if now.saturating_duration_since(t) > JOB_TTL => false,
+            Some(_) if over > 0 => {
+                // the oldest finished ones go first
+                over -= 1;
+                false
+            }
+            Some(_) => true,
+        });
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<Job>> {
+        self.list
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, j)| j.clone())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.list.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
 }
 
 #[derive(Deserialize)]
@@ -72,6 +133,7 @@ pub(crate) async fn create(
         rewrite: true,
     };
     let prepared = s.prepare(&g)?;
+    let admission = s.admit()?;
     let seq = s
         .inner
         .jobs
@@ -79,14 +141,7 @@ pub(crate) async fn create(
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let id = format!("job-{}-{seq}", std::process::id());
     let job = Arc::new(Job::default());
-    {
-        let mut map = s.inner.jobs.map.lock().unwrap_or_else(|p| p.into_inner());
-        // keep the last few hundred jobs' stories
-        if map.len() > 500 {
-            map.retain(|_, j| !j.finished.load(std::sync::atomic::Ordering::SeqCst));
-        }
-        map.insert(id.clone(), job.clone());
-    }
+    s.inner.jobs.insert(id.clone(), job.clone());
     let seed = prepared.spec.seed;
     let state = s.clone();
     tokio::spawn(async move {
@@ -94,6 +149,7 @@ pub(crate) async fn create(
         let r = state
             .run(
                 prepared,
+                admission,
                 move |written| {
                     let prompts: Vec<Value> = written
                         .iter()
@@ -134,11 +190,7 @@ pub(crate) async fn events(
     let job = s
         .inner
         .jobs
-        .map
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
         .get(&id)
-        .cloned()
         .ok_or_else(|| AppError::not_found(format!("no job {id:?}")))?;
     let stream =
         futures_util::stream::unfold((job, 0usize, false), |(job, cursor, ended)| async move {
@@ -191,11 +243,14 @@ mod tests {
             profiles: Default::default(),
             default_painter: "sketch".into(),
             env: Arc::new(|_| None),
+            addr: None,
+            public_url: None,
+            limits: Default::default(),
         });
         let job = Arc::new(Job::default());
         job.push("prompts", json!({"prompts": []}));
         job.push("done", json!({"run_id": 1}));
-        s.inner.jobs.map.lock().unwrap().insert("j1".into(), job);
+        s.inner.jobs.insert("j1".into(), job);
         let sse = events(State(s), Path("j1".into())).await.unwrap();
         let body = sse.into_response().into_body();
         let bytes = tokio::time::timeout(
@@ -208,5 +263,41 @@ mod tests {
         let text = String::from_utf8(bytes.to_vec()).unwrap();
         assert!(text.contains("event: done"), "{text}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn finished_job() -> Arc<Job> {
+        let j = Arc::new(Job::default());
+        j.finish("done", json!({"run_id": 1}));
+        j
+    }
+
+    /// Regression: past 500 jobs every finished story was purged at once,
+    /// the most recent included; and nothing bounded them in time.
+    #[test]
+    fn job_history_keeps_the_most_recent_jobs_for_a_while() {
+        let jobs = Jobs::default();
+        let running = Arc::new(Job::default());
+        jobs.insert("running".into(), running);
+        for i in 0..MAX_JOBS + 100 {
+            jobs.insert(format!("job-{i}"), finished_job());
+        }
+        assert_eq!(
+            jobs.len(),
+            MAX_JOBS + 1,
+            "the newest 500 and the running one"
+        );
+        assert!(jobs.get("job-0").is_none(), "the oldest go first");
+        assert!(jobs.get(&format!("job-{}", MAX_JOBS + 99)).is_some());
+        assert!(jobs.get("job-100").is_some());
+        assert!(
+            jobs.get("running").is_some(),
+            "a running job is never dropped"
+        );
+        // an hour after they finished, only the running job's story is left
+        let later = Instant::now() + JOB_TTL + Duration::from_secs(1);
+        let mut list = jobs.list.lock().unwrap();
+        Jobs::prune(&mut list, later);
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].0, "running");
     }
 }

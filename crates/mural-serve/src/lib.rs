@@ -1,48 +1,99 @@
 //! `mural serve`: the web studio and an OpenAI-compatible API.
 //!
-//! [`app`] builds the router from an [`AppState`]; the binary binds it and
+//! [`app`] builds the router from an [`AppState`]; [`serve`] serves it on
+//! a listener with timeouts and a bounded shutdown; the binary binds and
 //! handles signals. Handlers return `Result<_, AppError>`, and every error
-//! leaves as OpenAI's `{"error": {"message", "type", "param", "code"}}`.
+//! leaves as OpenAI's `{"error": {"message", "type", "param", "code"}}`
+//! (`errors.rs`; axum's own answers are rewritten there too).
 //!
 //! - `POST /v1/prompts`: the writer alone.
 //! - `POST /v1/images/generations`: OpenAI Images, but `prompt` is an idea
 //!   the writer rewrites (as DALL-E 3 does) before any painter paints it;
 //!   `"mural_rewrite": false` sends the prompt as is.
-//! - `GET /v1/models`, `GET /v1/options`, `GET /v1/gallery`, `GET /files/{name}`,
-//!   `GET /healthz`.
+//! - `GET /v1/models`, `GET /v1/models/{id}`, `GET /v1/options`,
+//!   `GET /v1/gallery`, `GET /files/{name}`, `GET /healthz`.
 //! - `POST /v1/jobs` + `GET /v1/jobs/{id}/events` (server-sent events):
 //!   the studio's progress stream.
 //!
+//! Guards (`guard.rs`): without a token only loopback `Host` names are
+//! served (DNS rebinding); with one, the API and `/files/` need
+//! `Authorization: Bearer`, and only the event stream takes `?token=`.
+//! Bounds: painters kept per name (at most [`PAINTER_CACHE`]), requests
+//! painting and queued ([`Limits`], past that 429), job stories kept.
+//!
 //! Architecture invariant: painting runs on blocking threads, each with its
 //! own gallery connection; handlers never hold a database handle across an
-//! await. Keys stay inside painters.
+//! await. Keys stay inside painters. Error bodies never carry the server's
+//! own paths (`AppState::scrub`).
 
+mod errors;
+mod guard;
 mod jobs;
+mod server;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+pub use errors::{ApiJson, AppError};
+pub use server::{serve, GRACE};
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mural_gallery::{Gallery, NewRun};
-use mural_paint::{PaintError, Painter, Profile};
-use mural_pipeline::{random_seed, ItemError, ItemSpec, Kept, PaintItemError, Studio};
+use mural_paint::{PaintError, PaintRequest, Painted, Painter, Profile};
+use mural_pipeline::{random_seed, ItemSpec, Kept, PaintItemError, Studio};
 use mural_prompt::writer::validate;
 use mural_prompt::{BuiltinWriter, Target, VerbatimWriter, WriteRequest, Writer};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Request bodies are limited to this.
 pub const BODY_LIMIT: usize = 1 << 20;
 
+/// Painters kept built (least recently used first out).
+pub const PAINTER_CACHE: usize = 16;
+
+/// Seconds a client is told to wait when painting is full (429).
+pub const RETRY_AFTER_S: u64 = 5;
+
 /// Looks up an environment variable (keys, `OPENAI_BASE_URL`).
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The server's bounds on time and work.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Requests painting at once.
+    pub painting: usize,
+    /// Requests waiting for a painting slot; past that, 429.
+    pub queued: usize,
+    /// How long a client has to send its request headers (also how long an
+    /// idle keep-alive connection stays open).
+    pub header_timeout: Duration,
+    /// How long a client has to send a request body.
+    pub body_timeout: Duration,
+    /// After a shutdown signal, how long painting in flight may take.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Limits {
+            painting: cores.clamp(2, 4),
+            queued: 32,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(120),
+        }
+    }
+}
 
 /// What the server knows; cheap to clone.
 #[derive(Clone)]
@@ -57,10 +108,21 @@ struct Inner {
     profiles: BTreeMap<String, Profile>,
     default_painter: String,
     env: EnvLookup,
-    painters: Mutex<HashMap<String, Arc<dyn Painter>>>,
+    addr: Option<SocketAddr>,
+    base_url: String,
+    limits: Limits,
+    /// Built painters by name, most recently used last.
+    painters: Mutex<Vec<(String, Arc<dyn Painter>)>>,
     jobs: jobs::Jobs,
+    /// Requests painting or waiting to (bounded by `limits`).
+    admitted: AtomicUsize,
+    painting: Arc<tokio::sync::Semaphore>,
     in_flight: AtomicUsize,
+    /// Requests inside a handler (a response not yet begun).
+    handling: AtomicUsize,
     idle: tokio::sync::Notify,
+    /// Set when shutdown begins: bodies still arriving are abandoned.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The server's configuration.
@@ -69,218 +131,179 @@ pub struct Config {
     pub gallery: PathBuf,
     /// Where images are saved and served from (`/files/...`).
     pub files: PathBuf,
-    /// `MURAL_TOKEN`: when set, every API call needs `Authorization: Bearer`.
+    /// `MURAL_TOKEN`: when set, every API call and file needs
+    /// `Authorization: Bearer`. A blank token counts as none.
     pub token: Option<String>,
     /// Painter profiles from `mural.toml`.
     pub profiles: BTreeMap<String, Profile>,
     /// The painter when a request names none.
     pub default_painter: String,
     pub env: EnvLookup,
+    /// The bound address: image URLs are built from it (never from `Host`),
+    /// and `Host` may name its port. `None`: URLs are relative.
+    pub addr: Option<SocketAddr>,
+    /// The URL clients reach this server at, when it is not the bound
+    /// address (a public listener); image URLs start with it.
+    pub public_url: Option<String>,
+    pub limits: Limits,
 }
 
 impl AppState {
     pub fn new(c: Config) -> AppState {
+        let base_url = match (&c.public_url, c.addr) {
+            (Some(u), _) => u.trim_end_matches('/').to_string(),
+            (None, Some(a)) => {
+                // a wildcard listener is reached on loopback, at least
+                let ip = match a.ip() {
+                    std::net::IpAddr::V4(v) if v.is_unspecified() => {
+                        std::net::IpAddr::from([127, 0, 0, 1])
+                    }
+                    std::net::IpAddr::V6(v) if v.is_unspecified() => {
+                        std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+                    }
+                    ip => ip,
+                };
+                format!("http://{}", SocketAddr::new(ip, a.port()))
+            }
+            (None, None) => String::new(),
+        };
+        let painting = c.limits.painting.max(1);
         AppState {
             inner: Arc::new(Inner {
                 gallery: c.gallery,
                 files: c.files,
-                token: c.token.filter(|t| !t.is_empty()),
+                token: c.token.filter(|t| !t.trim().is_empty()),
                 profiles: c.profiles,
                 default_painter: c.default_painter,
                 env: c.env,
-                painters: Mutex::new(HashMap::new()),
+                addr: c.addr,
+                base_url,
+                limits: c.limits,
+                painters: Mutex::new(Vec::new()),
                 jobs: jobs::Jobs::default(),
+                admitted: AtomicUsize::new(0),
+                painting: Arc::new(tokio::sync::Semaphore::new(painting)),
                 in_flight: AtomicUsize::new(0),
+                handling: AtomicUsize::new(0),
                 idle: tokio::sync::Notify::new(),
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
 
-    /// Waits until no painting is in flight (for graceful shutdown).
+    /// Waits until no painting is in flight and no request is inside a
+    /// handler (for graceful shutdown).
     pub async fn drained(&self) {
         loop {
             let notified = self.inner.idle.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.inner.in_flight.load(Ordering::SeqCst) == 0 {
+            if self.inner.in_flight.load(Ordering::SeqCst) == 0
+                && self.inner.handling.load(Ordering::SeqCst) == 0
+            {
                 return;
             }
             notified.await;
         }
     }
 
+    /// Shutdown has begun: request bodies still arriving get a 503 at
+    /// once, so a half-sent body cannot hold the server open.
+    pub fn stop(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    pub(crate) async fn stopped(&self) {
+        let mut rx = self.inner.stopping.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
     pub fn in_flight(&self) -> usize {
         self.inner.in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// How many painters are built and kept (at most [`PAINTER_CACHE`]).
+    pub fn cached_painters(&self) -> usize {
+        self.inner
+            .painters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// How many job stories are kept.
+    pub fn kept_jobs(&self) -> usize {
+        self.inner.jobs.len()
+    }
+
+    /// A message without the server's own paths (the image folder, the
+    /// gallery and its folder): error bodies must not reveal them.
+    pub(crate) fn scrub(&self, message: &str) -> String {
+        let mut out = message.to_string();
+        let mut known: Vec<(String, &str)> = vec![
+            (self.inner.files.display().to_string(), "<out>"),
+            (self.inner.gallery.display().to_string(), "<gallery.db>"),
+        ];
+        if let Some(home) = self.inner.gallery.parent() {
+            known.push((home.display().to_string(), "<MURAL_HOME>"));
+        }
+        for p in [&self.inner.files, &self.inner.gallery] {
+            if let Ok(c) = p.canonicalize() {
+                known.push((c.display().to_string(), "<out>"));
+            }
+        }
+        // the longest first, so a folder does not hide the file in it
+        known.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        for (p, name) in known {
+            if p.len() > 1 {
+                out = out.replace(&p, name);
+            }
+        }
+        out
     }
 }
 
 /// The router: API, files, studio.
 pub fn app(state: AppState) -> Router {
+    let auth = || middleware::from_fn_with_state(state.clone(), guard::auth);
     let api = Router::new()
         .route("/v1/prompts", post(prompts))
         .route("/v1/images/generations", post(images))
         .route("/v1/models", get(models))
+        .route("/v1/models/{*id}", get(model))
         .route("/v1/options", get(options))
         .route("/v1/gallery", get(gallery))
         .route("/v1/jobs", post(jobs::create))
+        .route("/files/{name}", get(file))
+        .route_layer(auth());
+    // EventSource cannot send headers: only the event stream takes ?token=
+    let events = Router::new()
         .route("/v1/jobs/{id}/events", get(jobs::events))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::auth_or_query,
+        ));
     Router::new()
         .route("/", get(studio))
+        .route("/studio.js", get(studio_js))
+        .route("/studio.css", get(studio_css))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/files/{name}", get(file))
         .merge(api)
+        .merge(events)
         .fallback(|| async { AppError::not_found("no such route; see README for the API") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            errors::openai_shaped,
+        ))
+        .layer(middleware::from_fn(guard::headers))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::host))
+        .layer(middleware::from_fn_with_state(state.clone(), handling))
         .with_state(state)
-}
-
-// ------------------------------------------------------------------ errors
-
-/// An OpenAI-shaped error.
-#[derive(Debug)]
-pub struct AppError {
-    pub status: StatusCode,
-    pub message: String,
-    pub kind: &'static str,
-    pub param: Option<&'static str>,
-    pub code: Option<&'static str>,
-}
-
-impl AppError {
-    pub fn invalid(param: &'static str, message: impl Into<String>) -> AppError {
-        AppError {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-            kind: "invalid_request_error",
-            param: Some(param),
-            code: None,
-        }
-    }
-
-    fn not_found(message: impl Into<String>) -> AppError {
-        AppError {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
-            kind: "invalid_request_error",
-            param: None,
-            code: Some("not_found"),
-        }
-    }
-
-    fn internal(message: impl Into<String>) -> AppError {
-        AppError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: message.into(),
-            kind: "server_error",
-            param: None,
-            code: None,
-        }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let body = json!({"error": {
-            "message": self.message, "type": self.kind, "param": self.param, "code": self.code,
-        }});
-        (self.status, Json(body)).into_response()
-    }
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(r: JsonRejection) -> AppError {
-        let status = r.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return AppError {
-                status,
-                message: format!("the request body is over {} bytes", BODY_LIMIT),
-                kind: "invalid_request_error",
-                param: None,
-                code: Some("request_too_large"),
-            };
-        }
-        AppError {
-            status: if status.is_client_error() {
-                status
-            } else {
-                StatusCode::BAD_REQUEST
-            },
-            message: format!(
-                "the body is not the JSON this endpoint takes: {}",
-                r.body_text()
-            ),
-            kind: "invalid_request_error",
-            param: None,
-            code: None,
-        }
-    }
-}
-
-impl From<ItemError> for AppError {
-    fn from(e: ItemError) -> AppError {
-        match e {
-            ItemError::Refused(r) => AppError {
-                status: StatusCode::BAD_REQUEST,
-                message: format!("the painter refused: {r}"),
-                kind: "invalid_request_error",
-                param: Some("prompt"),
-                code: Some("content_policy_violation"),
-            },
-            ItemError::Invalid(m) => AppError::invalid("prompt", m),
-            ItemError::Failed(m) => AppError {
-                status: StatusCode::BAD_GATEWAY,
-                message: m,
-                kind: "server_error",
-                param: None,
-                code: Some("painter_failed"),
-            },
-        }
-    }
-}
-
-/// `Json` whose rejections are OpenAI-shaped errors.
-pub struct ApiJson<T>(pub T);
-
-impl<T, S> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(v) = Json::<T>::from_request(req, state).await?;
-        Ok(ApiJson(v))
-    }
-}
-
-async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &s.inner.token {
-        let bearer = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        // EventSource cannot send headers: the events stream may use ?token=
-        let query_token = req.uri().query().and_then(|q| {
-            q.split('&')
-                .find_map(|kv| kv.strip_prefix("token="))
-                .map(str::to_string)
-        });
-        let ok = bearer == Some(token.as_str()) || query_token.as_deref() == Some(token.as_str());
-        if !ok {
-            return AppError {
-                status: StatusCode::UNAUTHORIZED,
-                message: "missing or wrong token: send Authorization: Bearer <MURAL_TOKEN>".into(),
-                kind: "invalid_request_error",
-                param: None,
-                code: Some("invalid_api_key"),
-            }
-            .into_response();
-        }
-    }
-    next.run(req).await
 }
 
 // ------------------------------------------------------------------ writing
@@ -366,20 +389,122 @@ pub(crate) struct Prepared {
     pub label: String,
 }
 
+/// A painter as the server uses it: a service rejecting *this server's*
+/// credentials is the server's trouble (502 `painter_failed`), not a bad
+/// request from the client.
+struct Served(Box<dyn Painter>);
+
+impl Painter for Served {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn model(&self) -> &str {
+        self.0.model()
+    }
+    fn limits(&self) -> mural_paint::Limits {
+        self.0.limits()
+    }
+    fn source_type(&self) -> mural_paint::SourceType {
+        self.0.source_type()
+    }
+    fn paint<'a>(
+        &'a self,
+        req: &'a PaintRequest,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<Painted>, PaintError>> {
+        Box::pin(async move {
+            self.0.paint(req).await.map_err(|e| match e {
+                PaintError::Auth { message } => PaintError::Failed {
+                    message: format!(
+                        "the painter refused this server's credentials ({message}); the server's operator must fix its key"
+                    ),
+                },
+                e => e,
+            })
+        })
+    }
+}
+
+/// A painter name as a request may give it: a kind, `kind/model`,
+/// `kind:model` or a profile; short, printable, no spaces.
+fn check_painter_name(name: &str) -> Result<(), AppError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./:@+".contains(&c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "model",
+            format!(
+                "model {:?} is not a painter name: use a kind ({}), kind/model or a profile, at most 128 letters, digits and -_./:@+",
+                name.chars().take(140).collect::<String>(),
+                mural_paint::KINDS.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Holds a place among the requests painting or waiting to (see
+/// [`AppState::admit`]).
+pub(crate) struct Admission(AppState);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.inner.admitted.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts a painting in flight, or a request in a handler, until dropped,
+/// wherever it is dropped (a client that goes away included).
+struct Busy(AppState, fn(&Inner) -> &AtomicUsize);
+
+impl Busy {
+    fn new(s: &AppState, counter: fn(&Inner) -> &AtomicUsize) -> Busy {
+        counter(&s.inner).fetch_add(1, Ordering::SeqCst);
+        Busy(s.clone(), counter)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        (self.1)(&self.0.inner).fetch_sub(1, Ordering::SeqCst);
+        self.0.inner.idle.notify_waiters();
+    }
+}
+
+/// Counts requests inside handlers, so shutdown waits for them and not for
+/// connections that never finished sending one.
+async fn handling(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let _busy = Busy::new(&s, |i| &i.handling);
+    next.run(req).await
+}
+
 impl AppState {
-    /// Resolves a painter (a kind, `kind/model`, or a profile), built once
-    /// per name so its rate limit is shared by every request.
+    /// Resolves a painter (a kind, `kind/model`, or a profile). Painters are
+    /// kept per name, so a rate limit is shared by every request, but only
+    /// once a request naming one has passed every check (see [`Self::keep`]),
+    /// and at most [`PAINTER_CACHE`] of them.
     fn painter(&self, name: Option<&str>) -> Result<(String, Arc<dyn Painter>), AppError> {
         let name = name
             .unwrap_or(&self.inner.default_painter)
             .trim()
             .to_string();
-        if let Some(p) = self
+        if !self.inner.profiles.contains_key(&name) {
+            check_painter_name(&name)?;
+        }
+        if let Some((_, p)) = self
             .inner
             .painters
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&name)
+            .iter()
+            .find(|(n, _)| *n == name)
         {
             return Ok((name, p.clone()));
         }
@@ -400,21 +525,61 @@ impl AppState {
                         ),
                     ));
                 }
+                if kind == "sketch" && model.is_some() {
+                    return Err(AppError::invalid(
+                        "model",
+                        format!("unknown painter {name:?}: sketch has no models; use \"sketch\""),
+                    ));
+                }
+                if model.is_some_and(|m| m.is_empty()) {
+                    return Err(AppError::invalid(
+                        "model",
+                        format!("painter {name:?} names no model after the kind; write kind/model"),
+                    ));
+                }
                 let mut p = Profile::of_kind(kind);
                 p.model = model.map(str::to_string);
                 p
             }
         };
         let env = self.inner.env.clone();
-        let painter: Arc<dyn Painter> = mural_paint::build(&profile, &move |k| env(k))
-            .map_err(|e| AppError::invalid("model", e.to_string()))?
-            .into();
-        self.inner
+        let painter = mural_paint::build(&profile, &move |k| env(k))
+            .map_err(|e| AppError::invalid("model", self.scrub(&e.to_string())))?;
+        Ok((name, Arc::new(Served(painter))))
+    }
+
+    /// Keeps a painter for later requests (the most recently used first),
+    /// dropping the least recently used past [`PAINTER_CACHE`].
+    fn keep(&self, name: &str, painter: &Arc<dyn Painter>) {
+        let mut cache = self
+            .inner
             .painters
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.clone(), painter.clone());
-        Ok((name, painter))
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = cache.iter().position(|(n, _)| n == name) {
+            let entry = cache.remove(i);
+            cache.push(entry);
+            return;
+        }
+        cache.push((name.to_string(), painter.clone()));
+        if cache.len() > PAINTER_CACHE {
+            let over = cache.len() - PAINTER_CACHE;
+            cache.drain(..over);
+        }
+    }
+
+    /// A place among the requests painting or waiting to paint; a 429 with
+    /// `retry-after` when painting and its queue are full.
+    pub(crate) fn admit(&self) -> Result<Admission, AppError> {
+        let l = &self.inner.limits;
+        let max = l.painting.max(1) + l.queued;
+        self.inner
+            .admitted
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| AppError::busy(RETRY_AFTER_S))?;
+        Ok(Admission(self.clone()))
     }
 
     pub(crate) fn prepare(&self, g: &Generation) -> Result<Prepared, AppError> {
@@ -465,6 +630,8 @@ impl AppState {
             };
             AppError::invalid(param, e.to_string())
         })?;
+        // only a request that passed every check keeps its painter
+        self.keep(&label, &painter);
         Ok(Prepared {
             spec,
             writer: w,
@@ -473,17 +640,27 @@ impl AppState {
         })
     }
 
-    /// Writes and paints on a blocking thread; `on_image` hears of each
-    /// image as it is kept.
+    /// Writes and paints on a blocking thread once a painting slot is free;
+    /// `on_image` hears of each image as it is kept.
     pub(crate) async fn run(
         &self,
         p: Prepared,
+        admission: Admission,
         on_prompts: impl Fn(&[mural_prompt::Written]) + Send + 'static,
         on_image: impl Fn(&Kept) + Send + 'static,
     ) -> Result<(i64, Vec<Kept>), AppError> {
+        let flight = Busy::new(self, |i| &i.in_flight);
+        let permit = self
+            .inner
+            .painting
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::internal("the server is shutting down"))?;
         let state = self.clone();
-        state.inner.in_flight.fetch_add(1, Ordering::SeqCst);
         let result = tokio::task::spawn_blocking(move || {
+            // held until the painting ends, even if the client has gone
+            let _slot = (flight, permit, admission);
             let gallery = Gallery::open(&state.inner.gallery)
                 .map_err(|e| AppError::internal(e.to_string()))?;
             std::fs::create_dir_all(&state.inner.files).map_err(|e| {
@@ -538,16 +715,10 @@ impl AppState {
         })
         .await
         .unwrap_or_else(|e| Err(AppError::internal(format!("the painting task failed: {e}"))));
-        if self.inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.inner.idle.notify_waiters();
-        }
-        result
-    }
-}
-
-impl From<PaintError> for AppError {
-    fn from(e: PaintError) -> AppError {
-        ItemError::from(e).into()
+        result.map_err(|mut e| {
+            e.message = self.scrub(&e.message);
+            e
+        })
     }
 }
 
@@ -572,21 +743,20 @@ struct ImagesRequest {
     mural_style: Option<String>,
     mural_writer: Option<String>,
     mural_seed: Option<u64>,
-}
-
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    /// OpenAI's streaming of partial images: not implemented, refused.
+    stream: Option<bool>,
 }
 
 async fn images(
     State(s): State<AppState>,
-    headers: HeaderMap,
     ApiJson(r): ApiJson<ImagesRequest>,
 ) -> Result<Json<Value>, AppError> {
+    if r.stream == Some(true) {
+        return Err(AppError::invalid(
+            "stream",
+            "stream: true is not supported here; leave it out for one reply with every image (the studio's POST /v1/jobs streams progress)",
+        ));
+    }
     let format = r.response_format.as_deref().unwrap_or("url");
     if format != "url" && format != "b64_json" {
         return Err(AppError::invalid(
@@ -606,8 +776,10 @@ async fn images(
         rewrite: r.mural_rewrite.unwrap_or(true),
     };
     let prepared = s.prepare(&g)?;
-    let (_, kept) = s.run(prepared, |_| {}, |_| {}).await?;
-    let base = base_url(&headers);
+    let admission = s.admit()?;
+    let (_, kept) = s.run(prepared, admission, |_| {}, |_| {}).await?;
+    // from the bound address, never from `Host` (DNS rebinding)
+    let base = &s.inner.base_url;
     let mut data = Vec::new();
     for k in &kept {
         let name = std::path::Path::new(&k.file)
@@ -632,7 +804,7 @@ async fn images(
     Ok(Json(json!({ "created": created, "data": data })))
 }
 
-async fn models(State(s): State<AppState>) -> Json<Value> {
+fn model_list(s: &AppState) -> Vec<Value> {
     let mut data = vec![
         json!({"id": "sketch", "object": "model", "created": 0, "owned_by": "mural", "mural_kind": "painter"}),
         json!({"id": "openai/dall-e-3", "object": "model", "created": 0, "owned_by": "openai", "mural_kind": "painter"}),
@@ -649,7 +821,26 @@ async fn models(State(s): State<AppState>) -> Json<Value> {
     for w in ["builtin", "verbatim"] {
         data.push(json!({"id": format!("writer/{w}"), "object": "model", "created": 0, "owned_by": "mural", "mural_kind": "writer"}));
     }
-    Json(json!({"object": "list", "data": data}))
+    data
+}
+
+async fn models(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({"object": "list", "data": model_list(&s)}))
+}
+
+/// `GET /v1/models/{id}`; ids may hold a slash (`openai/dall-e-3`).
+async fn model(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, AppError> {
+    model_list(&s)
+        .into_iter()
+        .find(|m| m["id"].as_str() == Some(id.as_str()))
+        .map(Json)
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "the model {id:?} does not exist; GET /v1/models lists them"
+            ))
+            .param("model")
+            .code("model_not_found")
+        })
 }
 
 /// Everything the studio's pickers offer.
@@ -684,6 +875,7 @@ async fn gallery(
     Query(q): Query<GalleryQuery>,
 ) -> Result<Json<Value>, AppError> {
     let path = s.inner.gallery.clone();
+    let scrub = s.clone();
     let runs = tokio::task::spawn_blocking(move || {
         let g = Gallery::open(&path).map_err(|e| AppError::internal(e.to_string()))?;
         let search = q.search.filter(|x| !x.trim().is_empty());
@@ -691,7 +883,11 @@ async fn gallery(
             .map_err(|e| AppError::internal(e.to_string()))
     })
     .await
-    .map_err(|e| AppError::internal(e.to_string()))??;
+    .map_err(|e| AppError::internal(e.to_string()))?
+    .map_err(|mut e| {
+        e.message = scrub.scrub(&e.message);
+        e
+    })?;
     let runs: Vec<Value> = runs
         .into_iter()
         .map(|r| {
@@ -741,20 +937,160 @@ async fn file(State(s): State<AppState>, Path(name): Path<String>) -> Result<Res
     let mut resp = bytes.into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
-    resp.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     Ok(resp)
 }
 
 const STUDIO: &str = include_str!("../assets/index.html");
+const STUDIO_JS: &str = include_str!("../assets/studio.js");
+const STUDIO_CSS: &str = include_str!("../assets/studio.css");
+
+/// The studio's policy: its script and styles are files from this server,
+/// nothing inline runs, and no page may frame it.
+pub const STUDIO_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 async fn studio() -> Response {
     let mut resp = Html(STUDIO).into_response();
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'"),
+        HeaderValue::from_static(STUDIO_CSP),
     );
     resp
+}
+
+async fn studio_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        STUDIO_JS,
+    )
+        .into_response()
+}
+
+async fn studio_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STUDIO_CSS,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(name: &str) -> AppState {
+        let dir = std::env::temp_dir().join(format!("mural-serve-{name}-{}", std::process::id()));
+        AppState::new(Config {
+            gallery: dir.join("gallery.db"),
+            files: dir.join("images"),
+            token: None,
+            profiles: Default::default(),
+            default_painter: "sketch".into(),
+            env: Arc::new(|_| None),
+            addr: None,
+            public_url: None,
+            limits: Default::default(),
+        })
+    }
+
+    fn generation(painter: &str, size: &str) -> Generation {
+        Generation {
+            idea: "a lighthouse".into(),
+            target: None,
+            style: None,
+            writer: None,
+            painter: Some(painter.into()),
+            n: 1,
+            seed: Some(1),
+            size: Some(size.into()),
+            rewrite: true,
+        }
+    }
+
+    /// Regression: every distinct `model` was built and kept forever, even
+    /// from requests that were then refused.
+    #[test]
+    fn the_painter_cache_keeps_only_accepted_painters_and_at_most_a_bound() {
+        let s = state("painter-cache");
+        for i in 0..50 {
+            assert!(s
+                .prepare(&generation(&format!("a1111/m{i}"), "13x13"))
+                .is_err());
+        }
+        assert_eq!(s.cached_painters(), 0);
+        for i in 0..50 {
+            s.prepare(&generation(&format!("a1111/m{i}"), "512x512"))
+                .unwrap();
+        }
+        assert_eq!(s.cached_painters(), PAINTER_CACHE);
+        // the most recently used stay
+        let cache = s.inner.painters.lock().unwrap();
+        assert_eq!(cache.last().unwrap().0, "a1111/m49");
+        assert!(!cache.iter().any(|(n, _)| n == "a1111/m0"));
+    }
+
+    #[test]
+    fn painter_names_that_are_no_names_are_refused() {
+        let s = state("painter-names");
+        for bad in [
+            "sketch/anything",
+            "a1111/",
+            "a1111/has space",
+            "openai/\u{1b}[31m",
+        ] {
+            let e = s.prepare(&generation(bad, "512x512")).err().unwrap();
+            assert_eq!(e.param.as_deref(), Some("model"), "{bad}");
+        }
+        let long = format!("a1111/{}", "m".repeat(200));
+        assert!(s.prepare(&generation(&long, "512x512")).is_err());
+        assert_eq!(s.cached_painters(), 0);
+    }
+
+    /// Regression: an image URL echoed the request's `Host`.
+    #[test]
+    fn the_base_url_is_the_bound_address() {
+        let c = |addr: &str, public: Option<&str>| {
+            AppState::new(Config {
+                addr: Some(addr.parse().unwrap()),
+                public_url: public.map(str::to_string),
+                ..state_config()
+            })
+            .inner
+            .base_url
+            .clone()
+        };
+        assert_eq!(c("127.0.0.1:7878", None), "http://127.0.0.1:7878");
+        assert_eq!(c("[::1]:80", None), "http://[::1]:80");
+        assert_eq!(c("0.0.0.0:9000", None), "http://127.0.0.1:9000");
+        assert_eq!(
+            c("0.0.0.0:9000", Some("https://studio.lan/")),
+            "https://studio.lan"
+        );
+    }
+
+    fn state_config() -> Config {
+        Config {
+            gallery: "g.db".into(),
+            files: "images".into(),
+            token: None,
+            profiles: Default::default(),
+            default_painter: "sketch".into(),
+            env: Arc::new(|_| None),
+            addr: None,
+            public_url: None,
+            limits: Default::default(),
+        }
+    }
+
+    /// Regression: error bodies carried the server's absolute paths.
+    #[test]
+    fn scrub_hides_the_servers_paths() {
+        let s = AppState::new(Config {
+            gallery: "/srv/home/.mural/gallery.db".into(),
+            files: "/srv/home/pictures".into(),
+            ..state_config()
+        });
+        let m = s.scrub("cannot write /srv/home/pictures/mural-1-0-1.png: denied; gallery /srv/home/.mural/gallery.db; home /srv/home/.mural");
+        assert!(!m.contains("/srv"), "{m}");
+        assert!(m.contains("<out>/mural-1-0-1.png"), "{m}");
+    }
 }
