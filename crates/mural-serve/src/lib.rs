@@ -807,14 +807,30 @@ async fn images(
 fn model_list(s: &AppState) -> Vec<Value> {
     let mut data = vec![
         json!({"id": "sketch", "object": "model", "created": 0, "owned_by": "mural", "mural_kind": "painter"}),
-        json!({"id": "openai/dall-e-3", "object": "model", "created": 0, "owned_by": "openai", "mural_kind": "painter"}),
-        json!({"id": "openai/dall-e-2", "object": "model", "created": 0, "owned_by": "openai", "mural_kind": "painter"}),
-        json!({"id": "openai/gpt-image-1", "object": "model", "created": 0, "owned_by": "openai", "mural_kind": "painter"}),
         json!({"id": "a1111", "object": "model", "created": 0, "owned_by": "local", "mural_kind": "painter"}),
         json!({"id": "comfyui", "object": "model", "created": 0, "owned_by": "local", "mural_kind": "painter"}),
-        json!({"id": "stability/core", "object": "model", "created": 0, "owned_by": "stability", "mural_kind": "painter"}),
-        json!({"id": "runway/gen4_image", "object": "model", "created": 0, "owned_by": "runway", "mural_kind": "painter"}),
     ];
+    // every hosted image model the catalog has that still works, with its
+    // shutdown date as OpenAI's own list carries it
+    let catalog = mural_catalog::Catalog::current();
+    for m in catalog.models() {
+        if m.kind != mural_catalog::Kind::Image || m.status == mural_catalog::Status::Shutdown {
+            continue;
+        }
+        let kind = match m.provider {
+            mural_catalog::Provider::Google => "gemini",
+            p => p.as_str(),
+        };
+        data.push(json!({
+            "id": format!("{kind}/{}", m.id),
+            "object": "model",
+            "created": 0,
+            "owned_by": m.provider.as_str(),
+            "mural_kind": "painter",
+            "shutdown_date": m.shutdown.map(|d| d.to_string()),
+            "mural_lifecycle": m.status.as_str(),
+        }));
+    }
     for (name, p) in &s.inner.profiles {
         data.push(json!({"id": name, "object": "model", "created": 0, "owned_by": "profile", "mural_kind": "painter", "mural_painter": p.kind}));
     }
@@ -828,7 +844,7 @@ async fn models(State(s): State<AppState>) -> Json<Value> {
     Json(json!({"object": "list", "data": model_list(&s)}))
 }
 
-/// `GET /v1/models/{id}`; ids may hold a slash (`openai/dall-e-3`).
+/// `GET /v1/models/{id}`; ids may hold a slash (`openai/gpt-image-2`).
 async fn model(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, AppError> {
     model_list(&s)
         .into_iter()

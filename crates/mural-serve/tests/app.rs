@@ -210,7 +210,8 @@ async fn models_options_gallery_and_health() {
         .collect();
     assert!(
         ids.contains(&"sketch")
-            && ids.contains(&"openai/dall-e-3")
+            && ids.contains(&"openai/gpt-image-2.6-sunburst")
+            && !ids.contains(&"openai/dall-e-3")
             && ids.contains(&"writer/builtin"),
         "{ids:?}"
     );
