@@ -203,7 +203,10 @@ async fn bfl_submit(
             return bfl_invalid("aspect_ratio", "string like 16:9 required");
         };
         let (a, b): (f64, f64) = (a.parse().unwrap_or(1.0), b.parse().unwrap_or(1.0));
-        (((a / b).sqrt() * 64.0) as u32, ((b / a).sqrt() * 64.0) as u32)
+        (
+            ((a / b).sqrt() * 64.0) as u32,
+            ((b / a).sqrt() * 64.0) as u32,
+        )
     } else {
         let (Some(w), Some(h)) = (v["width"].as_u64(), v["height"].as_u64()) else {
             return bfl_invalid("width", "width and height required");
@@ -251,8 +254,10 @@ async fn bfl_result(
     let base = fake.base.lock().unwrap().clone();
     let mut jobs = fake.jobs.lock().unwrap();
     let Some((job, polls)) = jobs.get_mut(&id) else {
-        return Json(json!({"id": id, "status": "Task not found", "result": null, "progress": null}))
-            .into_response();
+        return Json(
+            json!({"id": id, "status": "Task not found", "result": null, "progress": null}),
+        )
+        .into_response();
     };
     *polls += 1;
     if *polls < 3 {
@@ -260,8 +265,10 @@ async fn bfl_result(
             .into_response();
     }
     if job["refuse"] == true {
-        return Json(json!({"id": id, "status": "Content Moderated", "result": null, "progress": null}))
-            .into_response();
+        return Json(
+            json!({"id": id, "status": "Content Moderated", "result": null, "progress": null}),
+        )
+        .into_response();
     }
     fake.painted.fetch_add(1, Ordering::SeqCst);
     Json(json!({
@@ -301,7 +308,10 @@ async fn bfl_delivery(
     let Some((job, _)) = jobs.get(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let (w, h) = (job["w"].as_u64().unwrap() as u32, job["h"].as_u64().unwrap() as u32);
+    let (w, h) = (
+        job["w"].as_u64().unwrap() as u32,
+        job["h"].as_u64().unwrap() as u32,
+    );
     if job["format"] == "png" {
         ([("content-type", "image/png")], png(w, h, 3)).into_response()
     } else {
@@ -360,22 +370,43 @@ async fn gemini_generate(
         );
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "Invalid JSON payload received.");
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Invalid JSON payload received.",
+        );
     };
-    let text = v.pointer("/contents/0/parts/0/text").and_then(Value::as_str).unwrap_or("");
+    let text = v
+        .pointer("/contents/0/parts/0/text")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if text.trim().is_empty() {
-        return google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified");
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "* GenerateContentRequest.contents: contents is not specified",
+        );
     }
-    let modalities = v.pointer("/generationConfig/responseModalities").and_then(Value::as_array);
+    let modalities = v
+        .pointer("/generationConfig/responseModalities")
+        .and_then(Value::as_array);
     if !modalities.is_some_and(|m| m.iter().any(|x| x == "IMAGE")) {
-        return google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "responseModalities must include IMAGE for this model");
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "responseModalities must include IMAGE for this model",
+        );
     }
     let ratio = v
         .pointer("/generationConfig/imageConfig/aspectRatio")
         .and_then(Value::as_str)
         .unwrap_or("1:1");
     if !GEMINI_RATIOS.contains(&ratio) {
-        return google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", &format!("Unsupported aspect ratio: {ratio}"));
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            &format!("Unsupported aspect ratio: {ratio}"),
+        );
     }
     let size = v
         .pointer("/generationConfig/imageConfig/imageSize")
@@ -386,11 +417,22 @@ async fn gemini_generate(
         "2K" => 2.0,
         "4K" => 4.0,
         _ => {
-            return google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", &format!("imageConfig.imageSize {size:?} is not supported; use 1K, 2K or 4K"))
+            return google_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
+                &format!("imageConfig.imageSize {size:?} is not supported; use 1K, 2K or 4K"),
+            )
         }
     };
-    if v.pointer("/generationConfig/seed").is_some_and(|s| !s.as_i64().is_some_and(|s| (0..=i32::MAX as i64).contains(&s))) {
-        return google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "generationConfig.seed: value out of range for int32");
+    if v.pointer("/generationConfig/seed").is_some_and(|s| {
+        !s.as_i64()
+            .is_some_and(|s| (0..=i32::MAX as i64).contains(&s))
+    }) {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "generationConfig.seed: value out of range for int32",
+        );
     }
     if take_refusal(&fake) {
         return Json(json!({
@@ -434,7 +476,8 @@ async fn gemini_generate(
 
 // -------------------------------------------------------------- Replicate
 
-pub const RATIO_ONLY_VERSION: &str = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
+pub const RATIO_ONLY_VERSION: &str =
+    "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
 
 /// The OpenAPI schemas of the fake's models, as Cog writes them.
 fn replicate_schema(model: &str) -> Option<Value> {
@@ -508,11 +551,17 @@ pub fn replicate() -> Cloud {
     with_faults(
         "replicate",
         Router::new()
-            .route("/v1/models/{owner}/{name}/predictions", post(replicate_create_by_model))
+            .route(
+                "/v1/models/{owner}/{name}/predictions",
+                post(replicate_create_by_model),
+            )
             .route("/v1/predictions", post(replicate_create_by_version)),
         Router::new()
             .route("/v1/models/{owner}/{name}", get(replicate_model))
-            .route("/v1/models/{owner}/{name}/versions/{version}", get(replicate_version))
+            .route(
+                "/v1/models/{owner}/{name}/versions/{version}",
+                get(replicate_version),
+            )
             .route("/v1/predictions/{id}", get(replicate_get))
             .route("/delivery/{id}/{file}", get(replicate_delivery)),
     )
@@ -565,9 +614,15 @@ async fn replicate_version(
 /// Checks an input against the schema as Replicate does (422 otherwise).
 fn replicate_check(model: &str, input: &Value) -> Result<(), String> {
     let schema = replicate_schema(model).ok_or("model not found")?;
-    let props = schema.pointer("/components/schemas/Input/properties").unwrap();
+    let props = schema
+        .pointer("/components/schemas/Input/properties")
+        .unwrap();
     let obj = input.as_object().ok_or("input must be an object")?;
-    if obj.get("prompt").and_then(Value::as_str).is_none_or(|p| p.trim().is_empty()) {
+    if obj
+        .get("prompt")
+        .and_then(Value::as_str)
+        .is_none_or(|p| p.trim().is_empty())
+    {
         return Err("input: prompt is required".into());
     }
     for (k, v) in obj {
@@ -657,7 +712,10 @@ async fn replicate_create_by_version(
         .into_iter()
         .find(|m| version_of(m) == version)
     else {
-        return replicate_detail(StatusCode::UNPROCESSABLE_ENTITY, "version: invalid version or not permitted");
+        return replicate_detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "version: invalid version or not permitted",
+        );
     };
     replicate_create(&fake, model, version, &v)
 }
@@ -681,7 +739,8 @@ async fn replicate_get(
         1 => p["status"] = json!("processing"),
         _ if job["refuse"] == true => {
             p["status"] = json!("failed");
-            p["error"] = json!("NSFW content detected. Try running it again, or try a different prompt.");
+            p["error"] =
+                json!("NSFW content detected. Try running it again, or try a different prompt.");
         }
         _ => {
             p["status"] = json!("succeeded");

@@ -57,7 +57,11 @@ fn header(s: &Cloud, path: &str, name: &str) -> Option<String> {
         .unwrap()
         .iter()
         .find(|(_, p, _, _)| p == path)
-        .and_then(|(_, _, h, _)| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .and_then(|(_, _, h, _)| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
 }
 
 // -------------------------------------------------------------------- BFL
@@ -85,18 +89,28 @@ fn bfl_submits_polls_the_returned_url_and_downloads_the_result_at_once() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let b = &s.fake.bodies("/v1/flux-2-pro")[0];
     assert!(!b["prompt"].as_str().unwrap().is_empty());
-    assert_eq!((b["width"].as_u64(), b["height"].as_u64()), (Some(1024), Some(768)));
+    assert_eq!(
+        (b["width"].as_u64(), b["height"].as_u64()),
+        (Some(1024), Some(768))
+    );
     assert_eq!(b["seed"], 42);
     assert_eq!(b["output_format"], "png");
     assert_eq!(b["safety_tolerance"], 3);
     assert_eq!(header(&s, "/v1/flux-2-pro", "x-key").as_deref(), Some(KEY));
     // polled at the URL BFL returned (a path mural could not have built)
-    assert_eq!(s.fake.hits("/eu4/v1/get_result"), 3, "Pending twice, then Ready");
+    assert_eq!(
+        s.fake.hits("/eu4/v1/get_result"),
+        3,
+        "Pending twice, then Ready"
+    );
     assert_eq!(s.fake.hits("/v1/get_result"), 0);
     assert_eq!(s.fake.hits("/delivery/bfl-task-0000.png"), 1);
     let line = &json_lines(&r.stdout)[0];
     let i = info(line["file"].as_str().unwrap());
-    assert_eq!((i["width"].as_u64(), i["height"].as_u64()), (Some(64), Some(48)));
+    assert_eq!(
+        (i["width"].as_u64(), i["height"].as_u64()),
+        (Some(64), Some(48))
+    );
     assert_eq!(i["mural"]["model"], "flux-2-pro");
     assert_eq!(i["mural"]["target"], "flux");
     no_leak(&r, &dir);
@@ -105,11 +119,23 @@ fn bfl_submits_polls_the_returned_url_and_downloads_the_result_at_once() {
 #[test]
 fn bfl_ultra_gets_the_nearest_aspect_ratio_and_sizes_are_checked_before_sending() {
     let s = fakes_cloud::bfl();
-    let dir = profile_dir("bfl-ultra", "bfl", &s.url, "model = \"flux-pro-1.1-ultra\"\n");
+    let dir = profile_dir(
+        "bfl-ultra",
+        "bfl",
+        &s.url,
+        "model = \"flux-pro-1.1-ultra\"\n",
+    );
     let r = mural(
         &dir,
         "BFL_API_KEY",
-        &["imagine", "a harbor at night", "--painter", "p", "--size", "1900x1080"],
+        &[
+            "imagine",
+            "a harbor at night",
+            "--painter",
+            "p",
+            "--size",
+            "1900x1080",
+        ],
     )
     .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -152,7 +178,10 @@ fn bfl_429_waits_for_retry_after_then_paints() {
     let t = Instant::now();
     let r = mural(&dir, "BFL_API_KEY", &["imagine", "a cat", "--painter", "p"]).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(t.elapsed() >= Duration::from_secs(1), "retry-after: 1 was not honored");
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "retry-after: 1 was not honored"
+    );
     assert_eq!(s.fake.hits("/v1/flux-2-pro"), 2);
     assert_eq!(s.fake.painted.load(Ordering::SeqCst), 1);
 }
@@ -164,7 +193,14 @@ fn bfl_shut_down_model_is_refused_before_sending() {
     let r = mural(
         &dir,
         "BFL_API_KEY",
-        &["imagine", "a cat", "--painter", "p", "--model", "flux-pro-1.0-canny"],
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "p",
+            "--model",
+            "flux-pro-1.0-canny",
+        ],
     )
     .run();
     r.assert_usage_error("canny", "was shut down on 2025-10-31");
@@ -180,7 +216,8 @@ fn bfl_expired_result_url_says_it_expired() {
     let r = mural(&dir, "BFL_API_KEY", &["imagine", "a cat", "--painter", "p"]).run();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr.contains("result URL of task bfl-task-0000 expired")
+        r.stderr
+            .contains("result URL of task bfl-task-0000 expired")
             && r.stderr.contains("paint again"),
         "{}",
         r.stderr
@@ -244,19 +281,31 @@ fn gemini_paints_each_image_with_its_seed_at_the_nearest_ratio() {
     let bodies = s.fake.bodies(GEMINI_PATH);
     assert_eq!(bodies.len(), 2, "one call per image");
     for (i, b) in bodies.iter().enumerate() {
-        assert!(!b["contents"][0]["parts"][0]["text"].as_str().unwrap().is_empty());
+        assert!(!b["contents"][0]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .is_empty());
         let g = &b["generationConfig"];
-        assert!(g["responseModalities"].as_array().unwrap().contains(&"IMAGE".into()));
+        assert!(g["responseModalities"]
+            .as_array()
+            .unwrap()
+            .contains(&"IMAGE".into()));
         assert_eq!(g["imageConfig"]["aspectRatio"], "16:9");
         assert_eq!(g["imageConfig"]["imageSize"], "2K");
         assert_eq!(g["seed"], 7 + i as u64);
     }
-    assert_eq!(header(&s, GEMINI_PATH, "x-goog-api-key").as_deref(), Some(KEY));
+    assert_eq!(
+        header(&s, GEMINI_PATH, "x-goog-api-key").as_deref(),
+        Some(KEY)
+    );
     let lines = json_lines(&r.stdout);
     assert_eq!(lines.len(), 2);
     // the size the model made, read from the PNG (the fake serves 1/16 scale)
     let i = info(lines[0]["file"].as_str().unwrap());
-    assert_eq!((i["width"].as_u64(), i["height"].as_u64()), (Some(171), Some(96)));
+    assert_eq!(
+        (i["width"].as_u64(), i["height"].as_u64()),
+        (Some(171), Some(96))
+    );
     assert_eq!(i["mural"]["model"], "gemini-nano-banana-2.1");
     no_leak(&r, &dir);
 }
@@ -266,7 +315,12 @@ fn gemini_blocked_prompt_is_a_refusal_and_is_not_retried() {
     let s = fakes_cloud::gemini();
     s.fake.push(&[Fault::Refuse]);
     let dir = profile_dir("gemini-refuse", "gemini", &format!("{}/v1beta", s.url), "");
-    let r = mural(&dir, "GEMINI_API_KEY", &["imagine", "a cat", "--painter", "p"]).run();
+    let r = mural(
+        &dir,
+        "GEMINI_API_KEY",
+        &["imagine", "a cat", "--painter", "p"],
+    )
+    .run();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("refused") && r.stderr.contains("PROHIBITED_CONTENT"),
@@ -281,7 +335,12 @@ fn gemini_text_only_reply_is_a_clear_failure() {
     let s = fakes_cloud::gemini();
     s.extra.text_only.store(true, Ordering::SeqCst);
     let dir = profile_dir("gemini-text", "gemini", &format!("{}/v1beta", s.url), "");
-    let r = mural(&dir, "GEMINI_API_KEY", &["imagine", "a cat", "--painter", "p"]).run();
+    let r = mural(
+        &dir,
+        "GEMINI_API_KEY",
+        &["imagine", "a cat", "--painter", "p"],
+    )
+    .run();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("text only, no image") && r.stderr.contains("will not draw it"),
@@ -296,9 +355,17 @@ fn gemini_resource_exhausted_waits_for_retry_info_then_paints() {
     s.fake.push(&[Fault::RateLimited]);
     let dir = profile_dir("gemini-429", "gemini", &format!("{}/v1beta", s.url), "");
     let t = Instant::now();
-    let r = mural(&dir, "GEMINI_API_KEY", &["imagine", "a cat", "--painter", "p"]).run();
+    let r = mural(
+        &dir,
+        "GEMINI_API_KEY",
+        &["imagine", "a cat", "--painter", "p"],
+    )
+    .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(t.elapsed() >= Duration::from_secs(1), "retryDelay 1s was not honored");
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "retryDelay 1s was not honored"
+    );
     assert_eq!(s.fake.hits(GEMINI_PATH), 2);
 }
 
@@ -309,16 +376,34 @@ fn gemini_shut_down_imagen_is_refused_before_sending_and_unknown_models_are_name
     let r = mural(
         &dir,
         "GEMINI_API_KEY",
-        &["imagine", "a cat", "--painter", "p", "--model", "imagen-4.0-generate-001"],
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "p",
+            "--model",
+            "imagen-4.0-generate-001",
+        ],
     )
     .run();
     r.assert_usage_error("imagen", "was shut down on 2026-08-17");
-    assert!(r.stderr.contains("--model gemini-nano-banana-2.1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--model gemini-nano-banana-2.1"),
+        "{}",
+        r.stderr
+    );
     assert!(s.fake.log.lock().unwrap().is_empty(), "nothing was sent");
     let r = mural(
         &dir,
         "GEMINI_API_KEY",
-        &["imagine", "a cat", "--painter", "p", "--model", "gemini-9-image"],
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "p",
+            "--model",
+            "gemini-9-image",
+        ],
     )
     .run();
     r.assert_usage_error("unknown", "Google says model gemini-9-image does not exist");
@@ -329,9 +414,13 @@ fn gemini_shut_down_imagen_is_refused_before_sending_and_unknown_models_are_name
 fn gemini_bad_key_is_an_auth_error_that_never_echoes_the_key() {
     let s = fakes_cloud::gemini();
     let dir = profile_dir("gemini-badkey", "gemini", &format!("{}/v1beta", s.url), "");
-    let r = mural(&dir, "GEMINI_API_KEY", &["imagine", "a cat", "--painter", "p"])
-        .env("GEMINI_API_KEY", "AIza-wrong-key")
-        .run();
+    let r = mural(
+        &dir,
+        "GEMINI_API_KEY",
+        &["imagine", "a cat", "--painter", "p"],
+    )
+    .env("GEMINI_API_KEY", "AIza-wrong-key")
+    .run();
     r.assert_usage_error("bad key", "check GEMINI_API_KEY");
     assert!(!r.stderr.contains("AIza-wrong-key"), "{}", r.stderr);
 }
@@ -368,7 +457,11 @@ fn replicate_reads_the_schema_once_and_polls_the_prediction() {
     )
     .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(s.fake.hits("/v1/models/black-forest-labs/flux-2-pro"), 1, "schema cached");
+    assert_eq!(
+        s.fake.hits("/v1/models/black-forest-labs/flux-2-pro"),
+        1,
+        "schema cached"
+    );
     let path = "/v1/models/black-forest-labs/flux-2-pro/predictions";
     let bodies = s.fake.bodies(path);
     assert_eq!(bodies.len(), 2);
@@ -385,7 +478,10 @@ fn replicate_reads_the_schema_once_and_polls_the_prediction() {
     );
     let line = &json_lines(&r.stdout)[0];
     let i = info(line["file"].as_str().unwrap());
-    assert_eq!((i["width"].as_u64(), i["height"].as_u64()), (Some(64), Some(64)));
+    assert_eq!(
+        (i["width"].as_u64(), i["height"].as_u64()),
+        (Some(64), Some(64))
+    );
     assert_eq!(i["mural"]["model"], "black-forest-labs/flux-2-pro");
     no_leak(&r, &dir);
 }
@@ -403,13 +499,22 @@ fn replicate_input_follows_the_schema_of_a_pinned_version() {
     let r = mural(
         &dir,
         "REPLICATE_API_TOKEN",
-        &["imagine", "a mountain lake", "--painter", "p", "--size", "1920x1080", "--json"],
+        &[
+            "imagine",
+            "a mountain lake",
+            "--painter",
+            "p",
+            "--size",
+            "1920x1080",
+            "--json",
+        ],
     )
     .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
-        s.fake
-            .hits(&format!("/v1/models/acme/ratio-only/versions/{RATIO_ONLY_VERSION}")),
+        s.fake.hits(&format!(
+            "/v1/models/acme/ratio-only/versions/{RATIO_ONLY_VERSION}"
+        )),
         1
     );
     let b = &s.fake.bodies("/v1/predictions")[0];
@@ -420,7 +525,10 @@ fn replicate_input_follows_the_schema_of_a_pinned_version() {
     assert!(input.get("seed").is_none() && input.get("output_format").is_none());
     assert_eq!(input["num_outputs"], 1);
     let i = info(json_lines(&r.stdout)[0]["file"].as_str().unwrap());
-    assert_eq!((i["width"].as_u64(), i["height"].as_u64()), (Some(64), Some(36)));
+    assert_eq!(
+        (i["width"].as_u64(), i["height"].as_u64()),
+        (Some(64), Some(36))
+    );
     assert_eq!(i["mural"]["model"], model.as_str());
 }
 
@@ -428,8 +536,18 @@ fn replicate_input_follows_the_schema_of_a_pinned_version() {
 fn replicate_nsfw_failure_is_a_refusal_and_is_not_retried() {
     let s = fakes_cloud::replicate();
     s.fake.push(&[Fault::Refuse]);
-    let dir = profile_dir("replicate-refuse", "replicate", &format!("{}/v1", s.url), "");
-    let r = mural(&dir, "REPLICATE_API_TOKEN", &["imagine", "a cat", "--painter", "p"]).run();
+    let dir = profile_dir(
+        "replicate-refuse",
+        "replicate",
+        &format!("{}/v1", s.url),
+        "",
+    );
+    let r = mural(
+        &dir,
+        "REPLICATE_API_TOKEN",
+        &["imagine", "a cat", "--painter", "p"],
+    )
+    .run();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("refused") && r.stderr.contains("NSFW content detected"),
@@ -437,7 +555,8 @@ fn replicate_nsfw_failure_is_a_refusal_and_is_not_retried() {
         r.stderr
     );
     assert_eq!(
-        s.fake.hits("/v1/models/black-forest-labs/flux-2-pro/predictions"),
+        s.fake
+            .hits("/v1/models/black-forest-labs/flux-2-pro/predictions"),
         1
     );
     no_leak(&r, &dir);
@@ -449,11 +568,20 @@ fn replicate_throttled_waits_for_the_reset_then_paints() {
     s.fake.push(&[Fault::RateLimited]);
     let dir = profile_dir("replicate-429", "replicate", &format!("{}/v1", s.url), "");
     let t = Instant::now();
-    let r = mural(&dir, "REPLICATE_API_TOKEN", &["imagine", "a cat", "--painter", "p"]).run();
+    let r = mural(
+        &dir,
+        "REPLICATE_API_TOKEN",
+        &["imagine", "a cat", "--painter", "p"],
+    )
+    .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(t.elapsed() >= Duration::from_secs(1), "\"resets in ~1s\" was not honored");
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "\"resets in ~1s\" was not honored"
+    );
     assert_eq!(
-        s.fake.hits("/v1/models/black-forest-labs/flux-2-pro/predictions"),
+        s.fake
+            .hits("/v1/models/black-forest-labs/flux-2-pro/predictions"),
         2
     );
 }
@@ -470,7 +598,14 @@ fn replicate_unknown_and_shut_down_models_are_named() {
     let r = mural(
         &dir,
         "REPLICATE_API_TOKEN",
-        &["imagine", "a cat", "--painter", "p", "--model", "acme/old-painter"],
+        &[
+            "imagine",
+            "a cat",
+            "--painter",
+            "p",
+            "--model",
+            "acme/old-painter",
+        ],
     )
     .run();
     r.assert_usage_error("retired", "was shut down on 2026-06-01");

@@ -80,7 +80,11 @@ impl BflPainter {
             ),
         })?;
         let model = model_of(p);
-        if model.is_empty() || !model.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+        if model.is_empty()
+            || !model
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+        {
             return Err(PaintError::InvalidRequest {
                 message: format!(
                     "bfl model {model:?} is not an endpoint name; write it like flux-2-pro"
@@ -221,9 +225,13 @@ impl BflPainter {
     async fn one(&self, req: &PaintRequest, seed: u64) -> Result<Painted, PaintError> {
         let service = self.client.service().to_string();
         // a task is active from submit until its result is fetched
-        let _active = self.active.acquire().await.map_err(|_| PaintError::Failed {
-            message: format!("{service}: the painter is shutting down"),
-        })?;
+        let _active = self
+            .active
+            .acquire()
+            .await
+            .map_err(|_| PaintError::Failed {
+                message: format!("{service}: the painter is shutting down"),
+            })?;
         let body = self.body(req, seed);
         let url = format!("{}/v1/{}", self.base, self.model);
         let (id, polling_url, cost): (String, String, Option<f64>) = self
@@ -242,10 +250,18 @@ impl BflPainter {
                         Ok(v) => v,
                         Err(v) => return v.cast(),
                     };
-                    let id = v.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+                    let id = v
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
                     match v.get("polling_url").and_then(Value::as_str) {
                         Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                            Verdict::Done((id, u.to_string(), v.get("cost").and_then(Value::as_f64)))
+                            Verdict::Done((
+                                id,
+                                u.to_string(),
+                                v.get("cost").and_then(Value::as_f64),
+                            ))
                         }
                         // submitting again would start (and bill) a second task
                         _ => Verdict::Fail(HttpError::new(
@@ -334,7 +350,11 @@ impl BflPainter {
             pause(self.poll_ms).await;
         };
         let res = result.get("result").cloned().unwrap_or(Value::Null);
-        let Some(sample) = res.get("sample").and_then(Value::as_str).map(str::to_string) else {
+        let Some(sample) = res
+            .get("sample")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             return Err(PaintError::Failed {
                 message: format!("{service}: task {id} is Ready but has no result.sample"),
             });
@@ -365,7 +385,13 @@ impl BflPainter {
             .map_err(paint_error)?;
         let mut params = Map::new();
         params.insert("model".into(), json!(self.model));
-        for k in ["width", "height", "aspect_ratio", "output_format", "safety_tolerance"] {
+        for k in [
+            "width",
+            "height",
+            "aspect_ratio",
+            "output_format",
+            "safety_tolerance",
+        ] {
             if let Some(v) = body.get(k) {
                 params.insert(k.into(), v.clone());
             }
@@ -465,7 +491,10 @@ mod tests {
     fn flux2_sends_width_and_height_checked_against_the_catalog() {
         let p = painter("flux-2-pro", |_| {}).unwrap();
         let b = p.body(&req(1024, 768), 7);
-        assert_eq!((b["width"].as_u64(), b["height"].as_u64()), (Some(1024), Some(768)));
+        assert_eq!(
+            (b["width"].as_u64(), b["height"].as_u64()),
+            (Some(1024), Some(768))
+        );
         assert!(b.get("aspect_ratio").is_none());
         assert_eq!(b["output_format"], "png");
         assert!(p.check(&req(1024, 768)).is_ok());
@@ -508,7 +537,10 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("0 (strictest) to 5"), "{e}");
-        let e = painter("flux-pro-1.0-canny", |_| {}).err().unwrap().to_string();
+        let e = painter("flux-pro-1.0-canny", |_| {})
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("shut down") && e.contains("flux-2-pro"), "{e}");
         let e = painter("../v1/x", |_| {}).err().unwrap().to_string();
         assert!(e.contains("not an endpoint name"), "{e}");

@@ -98,11 +98,13 @@ impl GeminiPainter {
         let base = p.base_url("https://generativelanguage.googleapis.com/v1beta".into())?;
         super::lifecycle(p, env)?;
         let key_env = p.key_env("GEMINI_API_KEY").to_string();
-        let key = p.key("GEMINI_API_KEY", env).ok_or_else(|| PaintError::Auth {
-            message: format!(
+        let key = p
+            .key("GEMINI_API_KEY", env)
+            .ok_or_else(|| PaintError::Auth {
+                message: format!(
                 "the gemini painter needs an API key; set {key_env} (or api_key in the profile)"
             ),
-        })?;
+            })?;
         let model = model_of(p);
         let model = model.strip_prefix("models/").unwrap_or(&model).to_string();
         if model.is_empty()
@@ -179,7 +181,10 @@ impl GeminiPainter {
             return None;
         }
         let v: Value = serde_json::from_slice(&r.body).ok()?;
-        let status = v.pointer("/error/status").and_then(Value::as_str).unwrap_or("");
+        let status = v
+            .pointer("/error/status")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let message = mural_http::error_message(&v).unwrap_or_default();
         if r.status == 404 || status == "NOT_FOUND" {
             return Some(Verdict::Fail(HttpError::new(
@@ -268,11 +273,7 @@ impl GeminiPainter {
             .client
             .call(
                 "generateContent",
-                |h| {
-                    h.post(&url)
-                        .header("x-goog-api-key", &self.key)
-                        .json(&body)
-                },
+                |h| h.post(&url).header("x-goog-api-key", &self.key).json(&body),
                 |r| {
                     if let Some(v) = self.special(r) {
                         return v;
@@ -419,7 +420,9 @@ mod tests {
         // a 1K-only model gets no imageSize at all
         let p = painter("gemini-3.1-flash-lite-image");
         let b = p.body(&req(2048, 2048), 1);
-        assert!(b["generationConfig"]["imageConfig"].get("imageSize").is_none());
+        assert!(b["generationConfig"]["imageConfig"]
+            .get("imageSize")
+            .is_none());
         // a model the catalog does not know: the standard ratios
         let p = painter("gemini-9-image");
         let b = p.body(&req(1024, 4096), 1);
@@ -441,7 +444,8 @@ mod tests {
         assert_eq!(text, "Here it is.");
         let blocked = json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}});
         assert!(GeminiPainter::read(&blocked).unwrap_err().0);
-        let stopped = json!({"candidates": [{"content": {"parts": []}, "finishReason": "IMAGE_SAFETY"}]});
+        let stopped =
+            json!({"candidates": [{"content": {"parts": []}, "finishReason": "IMAGE_SAFETY"}]});
         assert!(GeminiPainter::read(&stopped).unwrap_err().0);
         let text_only = json!({"candidates": [{"content": {"parts": [{"text": "I can't draw."}]}, "finishReason": "STOP"}]});
         let (refused, why) = GeminiPainter::read(&text_only).unwrap_err();
@@ -464,6 +468,9 @@ mod tests {
         p.model = Some("imagen-4.0-generate-001".into());
         p.api_key = Some("k".into());
         let e = GeminiPainter::new(&p, &|_| None).err().unwrap().to_string();
-        assert!(e.contains("shut down") && e.contains("gemini-nano-banana-2.1"), "{e}");
+        assert!(
+            e.contains("shut down") && e.contains("gemini-nano-banana-2.1"),
+            "{e}"
+        );
     }
 }

@@ -80,8 +80,7 @@ pub fn split_model(model: &str) -> Result<(String, Option<String>), String> {
     };
     let word = |s: &str| {
         !s.is_empty()
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     };
     let ok = matches!(id.split_once('/'), Some((o, n)) if word(o) && word(n))
@@ -103,7 +102,10 @@ fn resolve(prop: &Value, schema: &Value, depth: u32) -> Value {
         _ => return prop.clone(),
     };
     let mut parts: Vec<Value> = Vec::new();
-    if let Some(r) = out.remove("$ref").and_then(|r| r.as_str().map(str::to_string)) {
+    if let Some(r) = out
+        .remove("$ref")
+        .and_then(|r| r.as_str().map(str::to_string))
+    {
         if let Some(path) = r.strip_prefix("#/") {
             if let Some(t) = schema.pointer(&format!("/{path}")) {
                 parts.push(t.clone());
@@ -188,14 +190,21 @@ impl Inputs {
                 (None, None) => String::new(),
             };
             return Err(PaintError::InvalidRequest {
-                message: format!("replicate model {model}: {k} {v} is out of range; the model takes {range}"),
+                message: format!(
+                    "replicate model {model}: {k} {v} is out of range; the model takes {range}"
+                ),
             });
         }
         Ok(())
     }
 
     /// The prediction input for one image: only properties the schema has.
-    pub fn build(&self, model: &str, req: &PaintRequest, seed: u64) -> Result<Map<String, Value>, PaintError> {
+    pub fn build(
+        &self,
+        model: &str,
+        req: &PaintRequest,
+        seed: u64,
+    ) -> Result<Map<String, Value>, PaintError> {
         let mut input = Map::new();
         if !self.has("prompt") {
             return Err(PaintError::InvalidRequest {
@@ -257,7 +266,10 @@ impl Inputs {
             input.insert("output_format".into(), json!("png"));
         }
         for r in &self.required {
-            let has_default = self.props.get(r).is_some_and(|p| p.get("default").is_some());
+            let has_default = self
+                .props
+                .get(r)
+                .is_some_and(|p| p.get("default").is_some());
             if !input.contains_key(r) && !has_default {
                 return Err(PaintError::InvalidRequest {
                     message: format!(
@@ -282,7 +294,10 @@ fn gcd(a: u32, b: u32) -> u32 {
 fn detail_delay(r: &mural_http::Reply) -> Option<Duration> {
     let text = String::from_utf8_lossy(&r.body);
     let at = text.find('~')?;
-    let digits: String = text[at + 1..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = text[at + 1..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     let secs: u64 = digits.parse().ok()?;
     text[at + 1 + digits.len()..]
         .starts_with('s')
@@ -375,7 +390,11 @@ impl ReplicatePainter {
 
     /// The model version's input schema, fetched once.
     async fn inputs(&self) -> Result<Inputs, PaintError> {
-        let cached = self.schema.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let cached = self
+            .schema
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let schema = match cached {
             Some(s) => s,
             None => {
@@ -419,7 +438,12 @@ impl ReplicatePainter {
         })
     }
 
-    async fn one(&self, inputs: &Inputs, req: &PaintRequest, seed: u64) -> Result<Painted, PaintError> {
+    async fn one(
+        &self,
+        inputs: &Inputs,
+        req: &PaintRequest,
+        seed: u64,
+    ) -> Result<Painted, PaintError> {
         let service = self.client.service().to_string();
         let input = inputs.build(&self.model, req, seed)?;
         let (url, body) = match &self.version {
@@ -448,7 +472,11 @@ impl ReplicatePainter {
             )
             .await
             .map_err(paint_error)?;
-        let id = p.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+        let id = p
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let get = p
             .pointer("/urls/get")
             .and_then(Value::as_str)
@@ -650,7 +678,10 @@ mod tests {
     #[test]
     fn model_names_split() {
         assert_eq!(split_model("a/b").unwrap(), ("a/b".into(), None));
-        assert_eq!(split_model("a/b:0fa1").unwrap(), ("a/b".into(), Some("0fa1".into())));
+        assert_eq!(
+            split_model("a/b:0fa1").unwrap(),
+            ("a/b".into(), Some("0fa1".into()))
+        );
         assert!(split_model("flux").is_err());
         assert!(split_model("a/b/c").is_err());
         assert!(split_model("a/b:").is_err());
@@ -679,7 +710,10 @@ mod tests {
         assert!(b.get("negative_prompt").is_none(), "the schema has none");
         // no listed ratio fits: custom, with the size checked
         let b = i.build("m", &req(1200, 800), 5).unwrap();
-        assert_eq!((b["aspect_ratio"].as_str(), b["width"].as_u64()), (Some("custom"), Some(1200)));
+        assert_eq!(
+            (b["aspect_ratio"].as_str(), b["width"].as_u64()),
+            (Some("custom"), Some(1200))
+        );
         let e = i.build("m", &req(4000, 800), 5).unwrap_err().to_string();
         assert!(e.contains("width 4000") && e.contains("256 to 2048"), "{e}");
     }
@@ -699,15 +733,29 @@ mod tests {
         );
         let i = Inputs::of(&s).unwrap();
         let b = i.build("m", &req(768, 512), 9).unwrap();
-        assert_eq!((b["width"].as_u64(), b["height"].as_u64()), (Some(768), Some(512)));
+        assert_eq!(
+            (b["width"].as_u64(), b["height"].as_u64()),
+            (Some(768), Some(512))
+        );
         assert_eq!(b["num_outputs"], 1);
         assert_eq!(b["negative_prompt"], "fog");
         assert!(b.get("seed").is_none() && b.get("image").is_none());
-        let s = schema(json!({"prompt": {}, "image": {}}), json!(["prompt", "image"]));
-        let e = Inputs::of(&s).unwrap().build("m", &req(512, 512), 1).unwrap_err().to_string();
+        let s = schema(
+            json!({"prompt": {}, "image": {}}),
+            json!(["prompt", "image"]),
+        );
+        let e = Inputs::of(&s)
+            .unwrap()
+            .build("m", &req(512, 512), 1)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("requires input \"image\""), "{e}");
         let s = schema(json!({"image": {}}), json!([]));
-        let e = Inputs::of(&s).unwrap().build("m", &req(512, 512), 1).unwrap_err().to_string();
+        let e = Inputs::of(&s)
+            .unwrap()
+            .build("m", &req(512, 512), 1)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no prompt input"), "{e}");
     }
 
