@@ -25,6 +25,9 @@ impl TestCommand {
             "OPENAI_BASE_URL",
             "STABILITY_API_KEY",
             "RUNWAYML_API_SECRET",
+            "BFL_API_KEY",
+            "GEMINI_API_KEY",
+            "REPLICATE_API_TOKEN",
             "MURAL_CONFIG",
             "MURAL_TOKEN",
         ] {

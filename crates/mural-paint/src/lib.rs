@@ -4,7 +4,8 @@
 //! built-in [`SketchPainter`] draws a procedural storyboard sketch of the
 //! prompt (sky, setting, weather, subject); it is not a neural image and
 //! says so in its metadata. Remote painters (OpenAI Images, AUTOMATIC1111,
-//! ComfyUI, Stability, RunwayML) implement the same trait in [`remote`],
+//! ComfyUI, Stability, RunwayML, BFL FLUX, Gemini, Replicate) implement the
+//! same trait in [`remote`],
 //! over `mural-http`'s shared retry policy.
 //!
 //! Architecture invariant: painters return pixels and facts about them; they

@@ -1,5 +1,6 @@
 //! Remote painters: OpenAI Images, AUTOMATIC1111/Forge, ComfyUI,
-//! Stability and RunwayML. Each speaks its service's documented wire format
+//! Stability, RunwayML, Black Forest Labs (FLUX), Google Gemini and
+//! Replicate. Each speaks its service's documented wire format
 //! through `mural-http`'s shared policy (timeouts, retries, rate limits,
 //! secret redaction).
 //!
@@ -10,8 +11,11 @@
 //! client, so no message can carry them.
 
 pub mod a1111;
+pub mod bfl;
 pub mod comfyui;
+pub mod gemini;
 pub mod openai;
+pub mod replicate;
 pub mod runway;
 pub mod stability;
 
@@ -29,13 +33,16 @@ pub const KINDS: &[&str] = &[
     "comfyui",
     "stability",
     "runway",
+    "bfl",
+    "gemini",
+    "replicate",
 ];
 
 /// A painter profile (`[painters.NAME]` in `mural.toml`).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    /// sketch, openai, a1111, comfyui, stability or runway.
+    /// sketch, openai, a1111, comfyui, stability, runway, bfl, gemini or replicate.
     pub kind: String,
     /// The service's base URL (each kind has a default).
     pub url: Option<String>,
@@ -77,6 +84,8 @@ pub struct Profile {
     pub output_compression: Option<u8>,
     /// OpenAI `moderation`: auto or low.
     pub moderation: Option<String>,
+    /// BFL `safety_tolerance`: 0 (strictest) to 5 on FLUX.2, 6 on FLUX.1.
+    pub safety_tolerance: Option<u8>,
     /// A ComfyUI workflow exported in API format, with placeholders.
     pub workflow: Option<PathBuf>,
 }
@@ -89,6 +98,8 @@ pub fn suggested_target(kind: &str, model: &str) -> &'static str {
         ("a1111" | "forge" | "sdnext" | "comfyui" | "comfy", _) => "sdxl",
         ("stability", _) => "flux",
         ("runway" | "runwayml", _) => "runway",
+        ("bfl", _) => "flux",
+        ("gemini", _) => "gemini",
         _ => "gpt-image",
     }
 }
@@ -181,6 +192,9 @@ pub fn build(
         "comfyui" | "comfy" => Box::new(comfyui::ComfyPainter::new(profile)?),
         "stability" => Box::new(stability::StabilityPainter::new(profile, env)?),
         "runway" | "runwayml" => Box::new(runway::RunwayPainter::new(profile, env)?),
+        "bfl" => Box::new(bfl::BflPainter::new(profile, env)?),
+        "gemini" => Box::new(gemini::GeminiPainter::new(profile, env)?),
+        "replicate" => Box::new(replicate::ReplicatePainter::new(profile, env)?),
         other => {
             return Err(PaintError::InvalidRequest {
                 message: format!(
@@ -203,6 +217,9 @@ fn secrets(profile: &Profile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Strin
         "openai" => Some("OPENAI_API_KEY"),
         "stability" => Some("STABILITY_API_KEY"),
         "runway" | "runwayml" => Some("RUNWAYML_API_SECRET"),
+        "bfl" => Some("BFL_API_KEY"),
+        "gemini" => Some("GEMINI_API_KEY"),
+        "replicate" => Some("REPLICATE_API_TOKEN"),
         _ => None,
     };
     let mut out: Vec<String> = [profile.api_key_env.as_deref(), usual]
