@@ -20,8 +20,9 @@ use std::process::ExitCode;
 /// `--painter` and `--model`, shared by the commands that paint.
 #[derive(Args, Clone)]
 pub struct PainterArgs {
-    /// Painter: a kind (sketch, openai, a1111, comfyui, stability, runway),
-    /// `kind/model` (openai/dall-e-2), or a profile from mural.toml.
+    /// Painter: a kind (sketch, openai, gemini, bfl, replicate, a1111, comfyui,
+    /// stability, runway), `kind/model` (openai/gpt-image-2.6-flare), or a
+    /// profile from mural.toml. `mural models` lists the hosted models.
     /// Default: mural.toml's `painter`, else sketch (built in, offline).
     #[arg(long)]
     pub painter: Option<String>,
