@@ -10,6 +10,7 @@ mod knowledge;
 mod paint;
 mod painters;
 mod serve;
+mod sketch;
 mod snapshots;
 mod templates;
 mod writer_cases;

@@ -165,7 +165,7 @@ pub fn draw(pm: &mut Pixmap, b: &Backdrop, l: &Light, rng: &mut Rng) -> Stage {
         Kind::Space => {
             let (top, bottom) = pair(&d.sky, "space", "night");
             rect(pm, 0.0, 0.0, w, h, &vgradient(top, bottom, 0.0, h));
-            stars(pm, rng, h, 1.0);
+            stars(pm, rng, h, 2.0);
             let mut st = Stage {
                 kind: b.kind,
                 horizon: h * 0.5,
@@ -285,8 +285,14 @@ pub fn draw(pm: &mut Pixmap, b: &Backdrop, l: &Light, rng: &mut Rng) -> Stage {
             }
         } else if clear {
             let x = w * rng.range(0.3, 0.7);
+            // behind mountains a low sun stands clear of the peaks
+            let ridge = if b.layers.iter().any(|x| x == "mountains") {
+                s * 0.12
+            } else {
+                0.0
+            };
             let (y, r, col) = match l.time {
-                "sunset" | "sunrise" => (hy - s * 0.045, s * 0.075, Rgb(1.0, 0.55, 0.22)),
+                "sunset" | "sunrise" => (hy - s * 0.045 - ridge, s * 0.075, Rgb(1.0, 0.55, 0.22)),
                 "golden_hour" | "evening" | "dawn" => {
                     (hy - s * 0.13, s * 0.065, Rgb(1.0, 0.72, 0.35))
                 }
@@ -547,8 +553,10 @@ fn draw_layer(
                 let fade = 0.5 - band as f32 * 0.18;
                 let haze = pair(&d.sky, sky_key(l), "day").1;
                 let col = g0.mix(haze, fade);
+                // a low sun or moon: lower ranges, so it shows above them
+                let low = st.light.is_some_and(|(_, ly, _)| ly > hy - s * 0.3);
                 let peak = if layer == "mountains" {
-                    s * (0.34 - band as f32 * 0.08)
+                    s * (0.34 - band as f32 * 0.08) * if low { 0.45 } else { 1.0 }
                 } else {
                     s * (0.08 - band as f32 * 0.02)
                 };

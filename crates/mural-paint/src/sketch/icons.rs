@@ -90,7 +90,7 @@ fn tree(name: &str, tint: Option<Rgb>) -> Option<Arc<resvg::usvg::Tree>> {
     let p = pack();
     let body = p.icons.get(name)?;
     let body = match tint {
-        Some(t) => recolor(body, t),
+        Some(t) => recolor(body, t, main_hue(name)),
         None => body.clone(),
     };
     let svg = format!(
@@ -103,6 +103,38 @@ fn tree(name: &str, tint: Option<Rgb>) -> Option<Arc<resvg::usvg::Tree>> {
         c.insert(key, tree.clone());
     }
     Some(tree)
+}
+
+/// The hue most of the icon's colored area has, measured on the icon
+/// itself rendered small (path text length says nothing of area).
+fn main_hue(name: &str) -> Option<f32> {
+    let t = tree(name, None)?;
+    let mut pm = Pixmap::new(32, 32)?;
+    let k = 32.0 / pack().width.max(pack().height);
+    resvg::render(&t, Transform::from_scale(k, k), &mut pm.as_mut());
+    let mut weights = [0f32; 12];
+    for p in pm.pixels() {
+        let a = p.alpha();
+        if a < 128 {
+            continue;
+        }
+        let c = p.demultiply();
+        let rgb = Rgb(
+            c.red() as f32 / 255.0,
+            c.green() as f32 / 255.0,
+            c.blue() as f32 / 255.0,
+        );
+        let (h, s, l) = rgb.hsl();
+        if s > 0.3 && (0.12..0.92).contains(&l) {
+            weights[((h / 30.0) as usize).min(11)] += 1.0;
+        }
+    }
+    weights
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(i, _)| i as f32 * 30.0 + 15.0)
 }
 
 /// Draws icon `name` into the box (x, y, size, size), mirrored when `flip`.
@@ -128,25 +160,11 @@ pub fn draw(
 }
 
 /// Shifts the icon's main hue family toward `to`: every saturated fill
-/// within 50 degrees of the most used saturated hue takes the target's hue
-/// and saturation, keeping its own lightness (so shading survives). Greys,
+/// within 50 degrees of the main hue takes the target's hue and
+/// saturation, keeping its own lightness (so shading survives). Greys,
 /// blacks and whites (eyes, tires, highlights) stay.
-fn recolor(body: &str, to: Rgb) -> String {
+fn recolor(body: &str, to: Rgb, main: Option<f32>) -> String {
     let (th, ts, tl) = to.hsl();
-    // the most used saturated hue, weighted by path length
-    let mut weights = [0f32; 12];
-    for (color, weight) in fills(body) {
-        let (h, s, _) = color.hsl();
-        if s > 0.3 {
-            weights[((h / 30.0) as usize).min(11)] += weight;
-        }
-    }
-    let main = weights
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .filter(|(_, w)| **w > 0.0)
-        .map(|(i, _)| i as f32 * 30.0 + 15.0);
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     while let Some(i) = rest.find('#') {
@@ -183,18 +201,6 @@ fn recolor(body: &str, to: Rgb) -> String {
     out
 }
 
-/// (fill color, weight) for each element with a hex fill; the weight is the
-/// length of the element's text (its path data), a proxy for its area.
-fn fills(body: &str) -> Vec<(Rgb, f32)> {
-    body.split('<')
-        .filter_map(|el| {
-            let at = el.find("fill=\"#").or_else(|| el.find("stop-color=\"#"))?;
-            let hex = &el[at..].split('#').nth(1)?.get(..6)?;
-            Some((Rgb::hex(hex), el.len() as f32))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,9 +225,12 @@ mod tests {
     #[test]
     fn recolor_moves_the_main_hue_only() {
         let body = r##"<path fill="#F8312F" d="M0 0h10v10H0z"/><path fill="#1C1C1C" d="M1 1h1"/>"##;
-        let out = recolor(body, Rgb(0.1, 0.3, 0.9));
+        let out = recolor(body, Rgb(0.1, 0.3, 0.9), Some(15.0));
         assert!(out.contains("#1c1c1c"), "greys stay: {out}");
-        let c = fills(&out)[0].0;
+        let hex = &out[out.find('#').unwrap() + 1..][..6];
+        let c = Rgb::hex(hex);
         assert!(c.2 > c.0, "red became blue: {out}");
+        // the car's body is its main hue, not its windows
+        assert!(main_hue("automobile").is_some_and(|h| !(90.0..270.0).contains(&h)));
     }
 }

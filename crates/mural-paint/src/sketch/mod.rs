@@ -207,8 +207,10 @@ fn subjects(scene: &Scene, design: bool) -> Vec<Subject> {
             continue;
         }
         let mut icon = icons::icon_for(e.concept.as_deref(), &e.lemma);
+        // a word WordNet does not know still gets its labelled shape
         if icon.is_none()
-            && (e.kind.is_none() || e.category == mural_knowledge::Category::Landscape)
+            && ((e.kind.is_none() && e.concept.is_some())
+                || e.category == mural_knowledge::Category::Landscape)
         {
             continue; // a word that names no thing, or a place the backdrop draws
         }
@@ -567,7 +569,7 @@ fn layout(
                     put(
                         k,
                         ax + asz / 2.0 - size / 2.0 + off,
-                        ay + asz * 0.4 - size / 2.0,
+                        ay + asz * 0.6 - size / 2.0,
                         size,
                         3,
                     );
@@ -882,7 +884,15 @@ fn design(
     };
     match framing {
         "centered_mark" => {
-            rect(pm, 0.0, 0.0, w, h, &solid(Rgb(0.97, 0.96, 0.94), 1.0));
+            // a plain ground, tinted so a mark's white parts still show
+            rect(
+                pm,
+                0.0,
+                0.0,
+                w,
+                h,
+                &solid(accent.mix(Rgb(0.95, 0.95, 0.95), 0.82), 1.0),
+            );
             if id == "wordmark" && !title.is_empty() {
                 text::draw_in_box(
                     pm,
