@@ -197,6 +197,12 @@ fn groups(mut blobs: Vec<Blob>) -> Vec<Blob> {
     blobs
 }
 
+/// A pixel test.
+type Pred<'a> = &'a dyn Fn([u8; 3]) -> bool;
+
+/// A region of the frame, in fractions: (x0, y0, x1, y1).
+type Region = (f32, f32, f32, f32);
+
 #[derive(Debug, Clone, Copy)]
 struct Blob {
     area: f32,
@@ -390,7 +396,7 @@ fn underwater_reefs_fill_the_frame_with_water() {
 fn outdoor_settings_have_their_ground() {
     let sand = |p: [u8; 3]| p[0] > 170 && p[0] > p[1] && p[1] > p[2] && p[2] < 190;
     let white = |p: [u8; 3]| luma(p) > 200.0 && p[2] > 200;
-    let cases: [(&str, (f32, f32, f32, f32), &dyn Fn([u8; 3]) -> bool, f32); 6] = [
+    let cases: [(&str, Region, Pred, f32); 6] = [
         ("a beach with palm trees", (0.0, 0.85, 1.0, 1.0), &sand, 0.8),
         ("a camel in the desert", (0.0, 0.9, 1.0, 1.0), &sand, 0.6),
         (
@@ -452,10 +458,7 @@ fn a_city_street_has_a_road_and_buildings() {
     let road = img.mean((0.4, 0.85, 0.6, 1.0));
     let spread =
         road.iter().cloned().fold(0f32, f32::max) - road.iter().cloned().fold(255f32, f32::min);
-    assert!(
-        spread < 40.0 && !dark([road[0] + 30.0, road[1] + 30.0, road[2] + 30.0]) || spread < 40.0,
-        "grey road: {road:?}"
-    );
+    assert!(spread < 40.0, "grey road: {road:?}");
     assert!(
         luma([road[0] as u8, road[1] as u8, road[2] as u8]) < 140.0,
         "asphalt: {road:?}"
@@ -513,7 +516,7 @@ fn three_red_apples_are_three_red_blobs() {
 fn counts_are_drawn() {
     // (idea, color of each thing, count)
     let yellow = |p: [u8; 3]| p[0] > 200 && p[1] > 160 && p[2] < 90;
-    let cases: [(&str, &dyn Fn([u8; 3]) -> bool, usize); 5] = [
+    let cases: [(&str, Pred, usize); 5] = [
         ("three sailboats on a lake", &yellow, 3),
         ("five hot air balloons", &red, 5),
         ("two red apples", &red, 2),

@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use tiny_skia::Pixmap;
 
 /// The model name the sketch records.
-pub const SKETCH_MODEL: &str = "mural-sketch-2";
+pub const SKETCH_MODEL: &str = "mural-sketch-1";
 
 #[derive(Deserialize)]
 struct IconRules {
