@@ -15,6 +15,7 @@ mod painters;
 mod painters_cloud;
 mod serve;
 mod serve_hardening;
+mod sketch;
 mod snapshots;
 mod templates;
 mod writer_cases;

@@ -2,7 +2,7 @@
 //!
 //! Every backend is one type behind the small [`Painter`] trait. The
 //! built-in [`SketchPainter`] draws a procedural storyboard sketch of the
-//! prompt (sky, setting, weather, subject); it is not a neural image and
+//! scene (sky, setting, weather, subjects, text); it is not a neural image and
 //! says so in its metadata. Remote painters (OpenAI Images, AUTOMATIC1111,
 //! ComfyUI, Stability, RunwayML, BFL FLUX, Gemini, Replicate) implement the
 //! same trait in [`remote`],
@@ -38,6 +38,13 @@ pub struct PaintRequest {
     pub seed: u64,
     /// A model name, when the painter has several.
     pub model: Option<String>,
+    /// The scene to draw, when the caller knows it better than the prompt
+    /// says it: the pipeline gives the idea's scene for prompts the
+    /// built-in writer wrote, so words the writer adds ("clouds", "open
+    /// space") cannot repaint it. Only the sketch reads it; without it the
+    /// sketch reads the scene of the prompt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scene: Option<mural_prompt::scene::Scene>,
 }
 
 /// One painted image, encoded as PNG without metadata.

@@ -273,6 +273,10 @@ impl Studio<'_> {
                 n: 1,
                 seed: w.seed,
                 model: None,
+                // the built-in writer wrote from the idea: paint the idea's
+                // scene, not the words it added; any other writer's prompt
+                // is read by the painter itself
+                scene: (self.writer.name() == "builtin").then(|| mural_prompt::scene_of(&w.idea)),
             };
             let painted = self.painter.paint(&req).await.map_err(ItemError::from)?;
             let img = painted.into_iter().next().ok_or_else(|| {

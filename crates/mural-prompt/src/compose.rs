@@ -736,6 +736,12 @@ fn number_word(n: u32) -> String {
         .map_or_else(|| n.to_string(), |w| w.to_string())
 }
 
+/// The framing id the built-in writer gives a scene ("portrait", "wide",
+/// "centered_mark" ...), for painters that compose from the scene.
+pub fn framing_of(scene: &Scene) -> &'static str {
+    &choose_framing(scene, &crate::analyze(&scene.idea)).id
+}
+
 /// The framing: what the idea asks for, else what must be seen.
 fn choose_framing(scene: &Scene, a: &Analysis) -> &'static FramingFrame {
     let w = world();
