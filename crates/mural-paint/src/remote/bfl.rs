@@ -484,6 +484,7 @@ mod tests {
             n: 1,
             seed: 7,
             model: None,
+            scene: None,
         }
     }
 

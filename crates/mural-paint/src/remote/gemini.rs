@@ -404,6 +404,7 @@ mod tests {
             n: 1,
             seed: 3_000_000_000,
             model: None,
+            scene: None,
         }
     }
 

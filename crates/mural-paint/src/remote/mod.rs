@@ -774,6 +774,7 @@ mod tests {
             n: 1,
             seed: 1,
             model: None,
+            scene: None,
         };
         let out = g.paint(&req).await.unwrap();
         assert_eq!(

@@ -665,6 +665,7 @@ mod tests {
             n: 1,
             seed: 5,
             model: None,
+            scene: None,
         }
     }
 
