@@ -661,6 +661,10 @@ fn a_key_echoed_in_revised_prompt_is_stored_nowhere() {
     for root in [dir.0.join("home"), dir.0.join("out")] {
         for e in std::fs::read_dir(&root).unwrap() {
             let path = e.unwrap().path();
+            if path.is_dir() {
+                // the leases folder: lock files, no recorded text
+                continue;
+            }
             let bytes = std::fs::read(&path).unwrap();
             let found = bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes());
             assert!(!found, "the key is in {}", path.display());

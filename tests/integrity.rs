@@ -33,7 +33,7 @@ fn setup(name: &str) -> TempDir {
     let dir = TempDir::new(name);
     std::fs::write(
         dir.0.join("mural.toml"),
-        "[painters.oa]\nkind = \"openai\"\nmodel = \"dall-e-2\"\ntimeout_s = 5\nbackoff_ms = 10\nmax_retries = 8\nconcurrency = 8\n",
+        "[painters.oa]\nkind = \"openai\"\nmodel = \"local-sd\"\ntimeout_s = 5\nbackoff_ms = 10\nmax_retries = 8\nconcurrency = 8\n",
     )
     .unwrap();
     dir

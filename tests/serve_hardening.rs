@@ -789,7 +789,7 @@ fn an_upstream_painter_auth_failure_is_a_502_painter_failed() {
         server.port,
         "/v1/images/generations",
         &[],
-        json!({"prompt": "a cat", "model": "openai/dall-e-3", "size": "1024x1024"}),
+        json!({"prompt": "a cat", "model": "openai/gpt-image-2", "size": "1024x1024"}),
     );
     r.assert_openai_error(502, None, Some("painter_failed"));
     assert!(!r.body.contains("sk-wrong-key-for-tests"), "{}", r.body);
@@ -817,7 +817,7 @@ fn stream_true_is_refused_clearly() {
 #[test]
 fn a_model_can_be_retrieved_by_id_and_an_unknown_one_is_404() {
     let server = InProc::start("harden-model", None, Default::default());
-    for id in ["sketch", "openai/dall-e-3", "writer/builtin"] {
+    for id in ["sketch", "openai/gpt-image-2.6-sunburst", "writer/builtin"] {
         let r = get(server.port, &format!("/v1/models/{id}"), &[]);
         assert_eq!(r.status, 200, "{id}: {}", r.body);
         let v = r.json();
@@ -826,7 +826,11 @@ fn a_model_can_be_retrieved_by_id_and_an_unknown_one_is_404() {
             (Some(id), Some("model"))
         );
     }
-    let r = get(server.port, "/v1/models/openai%2Fdall-e-3", &[]);
+    let r = get(
+        server.port,
+        "/v1/models/openai%2Fgpt-image-2.6-sunburst",
+        &[],
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let r = get(server.port, "/v1/models/picasso", &[]);
     r.assert_openai_error(404, Some("model"), Some("model_not_found"));

@@ -243,9 +243,38 @@ pub struct Gallery {
     path: PathBuf,
 }
 
+/// SQLite's "busy" and "locked" answers.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl Gallery {
     /// Opens (creating if needed) the gallery database at `path`.
+    ///
+    /// Several processes may open a fresh gallery at once. SQLite waits on
+    /// its busy timeout for most locks, but a few (switching to WAL, the
+    /// WAL index while another connection creates it) answer "busy" at
+    /// once; those are retried here, with backoff, for up to 30 s.
     pub fn open(path: &Path) -> Result<Gallery, GalleryError> {
+        let start = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(20);
+        loop {
+            match Gallery::open_once(path) {
+                Err(GalleryError::Sql(e))
+                    if is_busy(&e) && start.elapsed() < std::time::Duration::from_secs(30) =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Gallery, GalleryError> {
         let open_err = |e: &dyn std::fmt::Display| GalleryError::Open {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -259,7 +288,13 @@ impl Gallery {
         // Refuse a newer schema before changing anything (WAL included).
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| open_err(&e))?;
+            .map_err(|e| {
+                if is_busy(&e) {
+                    GalleryError::Sql(e)
+                } else {
+                    open_err(&e)
+                }
+            })?;
         let too_new = |found: i64| GalleryError::TooNew {
             path: path.to_path_buf(),
             found,
