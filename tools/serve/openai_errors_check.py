@@ -19,8 +19,15 @@ client = openai.OpenAI(base_url=base + "/v1", api_key=token, max_retries=0)
 
 m = client.models.retrieve("sketch")
 assert m.id == "sketch" and m.object == "model", m
-m = client.models.retrieve("openai/dall-e-3")
-assert m.id == "openai/dall-e-3", m
+m = client.models.retrieve("openai/gpt-image-2")
+assert m.id == "openai/gpt-image-2", m
+
+try:
+    # a shut-down model is not offered
+    client.models.retrieve("openai/dall-e-3")
+    raise SystemExit("a shut-down model was listed")
+except openai.NotFoundError as e:
+    assert e.status_code == 404 and e.code == "model_not_found", e
 
 try:
     client.models.retrieve("picasso")
