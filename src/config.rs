@@ -92,15 +92,12 @@ pub fn load() -> Result<Config> {
             path.display()
         ))
     })?;
-    let catalog = mural_catalog::Catalog::builtin()
-        .with_overrides(&cfg.models)
-        .map_err(|e| {
-            usage(format!(
-                "{}: {e}; fix its [[models]] tables",
-                path.display()
-            ))
-        })?;
-    mural_catalog::install(catalog);
+    mural_catalog::install_overrides(cfg.models.clone()).map_err(|e| {
+        usage(format!(
+            "{}: {e}; fix its [[models]] tables",
+            path.display()
+        ))
+    })?;
     for (name, p) in &cfg.painters {
         if !KINDS.contains(&p.kind.as_str()) {
             return Err(usage(format!(

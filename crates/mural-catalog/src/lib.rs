@@ -274,6 +274,8 @@ pub struct Catalog {
 
 static BUILTIN_CATALOG: OnceLock<Catalog> = OnceLock::new();
 static INSTALLED: OnceLock<Catalog> = OnceLock::new();
+/// `mural.toml`'s entries, applied when the catalog is first needed.
+static OVERRIDES: OnceLock<Vec<ModelEntry>> = OnceLock::new();
 
 impl Catalog {
     /// Parses and checks a catalog.
@@ -293,10 +295,18 @@ impl Catalog {
         })
     }
 
-    /// The catalog in force: the one [`install`]ed with the user's
-    /// overrides, else the embedded one.
+    /// The catalog in force: the embedded one with the entries
+    /// [`install_overrides`] registered (checked by then), built on first
+    /// use so commands that need no model never parse it.
     pub fn current() -> &'static Catalog {
-        INSTALLED.get().unwrap_or_else(Catalog::builtin)
+        match OVERRIDES.get().filter(|o| !o.is_empty()) {
+            None => INSTALLED.get().unwrap_or_else(Catalog::builtin),
+            Some(o) => INSTALLED.get_or_init(|| {
+                Catalog::builtin()
+                    .with_overrides(o)
+                    .unwrap_or_else(|_| Catalog::builtin().clone())
+            }),
+        }
     }
 
     pub fn models(&self) -> &[Model] {
@@ -539,10 +549,16 @@ pub fn today(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Date, String> {
     }
 }
 
-/// Installs the catalog in force for this process (the embedded one with
-/// `mural.toml`'s entries); the first call wins.
-pub fn install(catalog: Catalog) {
-    let _ = INSTALLED.set(catalog);
+/// Registers `mural.toml`'s `[[models]]` entries for this process (the
+/// first call wins). Entries are checked here, so a bad one is reported at
+/// once; with none, nothing is parsed until a model is needed.
+pub fn install_overrides(entries: Vec<ModelEntry>) -> Result<(), CatalogError> {
+    if !entries.is_empty() {
+        let c = Catalog::builtin().with_overrides(&entries)?;
+        let _ = INSTALLED.set(c);
+    }
+    let _ = OVERRIDES.set(entries);
+    Ok(())
 }
 
 #[cfg(test)]
