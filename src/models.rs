@@ -17,7 +17,7 @@ pub struct ModelsArgs {
     #[arg(long)]
     writer: Option<String>,
     /// Also ask the provider which models it serves and when they shut down
-    /// (OpenAI's GET /models).
+    /// (OpenAI's GET /models, with shutdown dates; Google's models list).
     #[arg(long)]
     refresh: bool,
     /// One JSON object per line.
@@ -125,31 +125,41 @@ fn refresh(
     out: &mut impl std::io::Write,
 ) -> Result<()> {
     let provider = sel.map(|s| s.0).unwrap_or(Provider::Openai);
-    if provider != Provider::Openai {
-        return Err(usage(format!(
-            "--refresh asks OpenAI's GET /models; {provider} publishes no model list mural reads yet, so its catalog above is what mural knows"
-        )));
-    }
-    let spec = args.painter.as_deref().unwrap_or("openai");
-    let (_, profile) = config::painter_profile(cfg, Some(spec), None)?;
-    let painter =
-        mural_paint::remote::openai::OpenAiPainter::new(&profile, &|k| std::env::var(k).ok())
-            .map_err(|e| usage(e.to_string()))?;
+    let env = |k: &str| std::env::var(k).ok();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let listed = rt
-        .block_on(painter.listed_models())
-        .map_err(|e| usage(format!("cannot list OpenAI's models: {e}")))?;
+    let (who, listed) = match provider {
+        Provider::Openai => {
+            let spec = args.painter.as_deref().unwrap_or("openai");
+            let (_, profile) = config::painter_profile(cfg, Some(spec), None)?;
+            let painter = mural_paint::remote::openai::OpenAiPainter::new(&profile, &env)
+                .map_err(|e| usage(e.to_string()))?;
+            ("OpenAI", rt.block_on(painter.listed_models()))
+        }
+        Provider::Google => {
+            let spec = args.painter.as_deref().unwrap_or("gemini");
+            let (_, profile) = config::painter_profile(cfg, Some(spec), None)?;
+            let painter = mural_paint::remote::gemini::GeminiPainter::new(&profile, &env)
+                .map_err(|e| usage(e.to_string()))?;
+            ("Google", rt.block_on(painter.listed_models()))
+        }
+        other => {
+            return Err(usage(format!(
+                "--refresh asks OpenAI's or Google's model list; {other} publishes none mural reads, so its catalog above is what mural knows"
+            )))
+        }
+    };
+    let listed = listed.map_err(|e| usage(format!("cannot list {who}'s models: {e}")))?;
     let c = Catalog::current();
     if !args.json {
-        writeln!(out, "# what OpenAI reports now")?;
+        writeln!(out, "# what {who} reports now")?;
     }
     for l in listed {
-        let known = c.find(Provider::Openai, &l.id).map(|m| m.status.as_str());
+        let known = c.find(provider, &l.id).map(|m| m.status.as_str());
         if args.json {
             let v = serde_json::json!({
-                "provider": "openai",
+                "provider": provider.as_str(),
                 "id": l.id,
                 "shutdown_date": l.shutdown_date,
                 "reported": true,
@@ -159,7 +169,8 @@ fn refresh(
         } else {
             writeln!(
                 out,
-                "openai     {:<43} {}{}",
+                "{:<10} {:<43} {}{}",
+                provider.as_str(),
                 l.id,
                 l.shutdown_date
                     .map(|d| format!("shuts down {d}"))

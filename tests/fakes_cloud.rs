@@ -340,9 +340,30 @@ fn google_error(status: StatusCode, code: &str, message: &str) -> Response {
 pub fn gemini() -> Cloud {
     with_faults(
         "gemini",
-        Router::new().route("/v1beta/models/{call}", post(gemini_generate)),
+        Router::new()
+            .route("/v1beta/models/{call}", post(gemini_generate))
+            .route("/v1beta/models", get(gemini_models)),
         Router::new(),
     )
+}
+
+/// `GET /v1beta/models`: two pages, as the API pages its list.
+async fn gemini_models(headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    if headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()) != Some(KEY) {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "API key not valid. Please pass a valid API key.",
+        );
+    }
+    let m = |id: &str| json!({"name": format!("models/{id}"), "displayName": id, "supportedGenerationMethods": ["generateContent"]});
+    if q.get("pageToken").map(String::as_str) == Some("p2") {
+        Json(json!({"models": [m("gemini-3-pro-image"), m("gemini-4-image-preview")]}))
+            .into_response()
+    } else {
+        Json(json!({"models": [m("gemini-nano-banana-2.1")], "nextPageToken": "p2"}))
+            .into_response()
+    }
 }
 
 async fn gemini_generate(

@@ -625,3 +625,28 @@ fn replicate_unknown_and_shut_down_models_are_named() {
     .run();
     r.assert_usage_error("bad name", "not owner/name");
 }
+
+#[test]
+fn models_refresh_reads_googles_model_list_page_by_page() {
+    let s = fakes_cloud::gemini();
+    let dir = profile_dir("gemini-models", "gemini", &format!("{}/v1beta", s.url), "");
+    let r = mural(
+        &dir,
+        "GEMINI_API_KEY",
+        &["models", "--painter", "p", "--refresh"],
+    )
+    .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reported = r.stdout.split("# what Google reports now").nth(1).unwrap();
+    for id in [
+        "gemini-nano-banana-2.1",
+        "gemini-3-pro-image",
+        "gemini-4-image-preview",
+    ] {
+        assert!(reported.contains(id), "{id} missing: {reported}");
+    }
+    assert!(
+        reported.contains("gemini-4-image-preview") && reported.contains("not in mural's catalog")
+    );
+    assert!(!r.stdout.contains(KEY) && !r.stderr.contains(KEY));
+}

@@ -384,6 +384,64 @@ impl Painter for GeminiPainter {
     }
 }
 
+impl GeminiPainter {
+    /// `GET {base}/models`: the models this key can use, page by page
+    /// (Gemini's own discovery; it announces no shutdown dates).
+    pub async fn listed_models(&self) -> Result<Vec<super::openai::Listed>, PaintError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..20 {
+            let mut url = format!("{}/models?pageSize=1000", self.base);
+            if let Some(t) = &token {
+                url.push_str("&pageToken=");
+                url.push_str(t);
+            }
+            let (models, next): (Vec<String>, Option<String>) = self
+                .client
+                .fetch(
+                    "models",
+                    |h| h.get(&url).header("x-goog-api-key", &self.key),
+                    |reply| {
+                        if let Some(v) = self.client.classify(reply) {
+                            return v;
+                        }
+                        let v = match reply.json() {
+                            Ok(v) => v,
+                            Err(v) => return v.cast(),
+                        };
+                        let names = v
+                            .get("models")
+                            .and_then(Value::as_array)
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|m| m.get("name")?.as_str())
+                                    .map(|n| n.trim_start_matches("models/").to_string())
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        let next = v
+                            .get("nextPageToken")
+                            .and_then(Value::as_str)
+                            .filter(|t| !t.is_empty())
+                            .map(str::to_string);
+                        Verdict::Done((names, next))
+                    },
+                )
+                .await
+                .map_err(paint_error)?;
+            out.extend(models.into_iter().map(|id| super::openai::Listed {
+                id,
+                shutdown_date: None,
+            }));
+            match next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
