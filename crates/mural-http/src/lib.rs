@@ -546,6 +546,15 @@ impl Client {
         Ok(Bytes::from(body))
     }
 
+    /// A reply's JSON body: the [`classify`](Client::classify) verdict for
+    /// an error status, a retry for a body that is not JSON.
+    pub fn json_body<T>(&self, r: &Reply) -> Result<Value, Verdict<T>> {
+        if let Some(v) = self.classify(r) {
+            return Err(v);
+        }
+        r.json().map_err(Verdict::cast)
+    }
+
     /// The standard reading of a non-2xx reply: `None` for success.
     ///
     /// Refusals (content policy, moderation), bad requests, auth and quota

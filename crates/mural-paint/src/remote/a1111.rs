@@ -71,12 +71,9 @@ impl A1111Painter {
                 "sd-models",
                 |h| self.authed(h.get(&url)),
                 |r| {
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    let v = match r.json() {
+                    let v = match self.client.json_body(r) {
                         Ok(v) => v,
-                        Err(v) => return v.cast(),
+                        Err(v) => return v,
                     };
                     match v.as_array() {
                         Some(a) => Verdict::Done(
@@ -203,12 +200,9 @@ impl Painter for A1111Painter {
                         "txt2img",
                         |h| self.authed(h.post(&url).json(&body)),
                         |r| {
-                            if let Some(v) = self.client.classify(r) {
-                                return v;
-                            }
-                            let v = match r.json() {
+                            let v = match self.client.json_body(r) {
                                 Ok(v) => v,
-                                Err(v) => return v.cast(),
+                                Err(v) => return v,
                             };
                             let images: Vec<String> = v
                                 .get("images")

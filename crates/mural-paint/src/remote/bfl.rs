@@ -243,12 +243,9 @@ impl BflPainter {
                     if let Some(v) = self.special(r, "submit") {
                         return v;
                     }
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    let v = match r.json() {
+                    let v = match self.client.json_body(r) {
                         Ok(v) => v,
-                        Err(v) => return v.cast(),
+                        Err(v) => return v,
                     };
                     let id = v
                         .get("id")

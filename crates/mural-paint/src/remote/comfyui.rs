@@ -166,12 +166,9 @@ impl ComfyPainter {
                 "object_info",
                 |h| h.get(&url),
                 |r| {
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    let v = match r.json() {
+                    let v = match self.client.json_body(r) {
                         Ok(v) => v,
-                        Err(v) => return v.cast(),
+                        Err(v) => return v,
                     };
                     let names = v
                         .pointer("/CheckpointLoaderSimple/input/required/ckpt_name/0")
@@ -227,12 +224,9 @@ impl ComfyPainter {
                 "queue the prompt",
                 |h| h.post(&url).json(&body),
                 |r| {
-                    if let Some(v) = self.client.classify(r) {
-                        return v;
-                    }
-                    let v = match r.json() {
+                    let v = match self.client.json_body(r) {
                         Ok(v) => v,
-                        Err(v) => return v.cast(),
+                        Err(v) => return v,
                     };
                     if let Some(m) =
                         mural_http::error_message(&v).filter(|_| v.get("error").is_some())

@@ -402,12 +402,9 @@ impl GeminiPainter {
                     "models",
                     |h| h.get(&url).header("x-goog-api-key", &self.key),
                     |reply| {
-                        if let Some(v) = self.client.classify(reply) {
-                            return v;
-                        }
-                        let v = match reply.json() {
+                        let v = match self.client.json_body(reply) {
                             Ok(v) => v,
-                            Err(v) => return v.cast(),
+                            Err(v) => return v,
                         };
                         let names = v
                             .get("models")

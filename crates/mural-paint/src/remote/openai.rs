@@ -202,12 +202,9 @@ impl OpenAiPainter {
                     if let Some(v) = self.missing_model(reply) {
                         return v;
                     }
-                    if let Some(v) = self.client.classify(reply) {
-                        return v;
-                    }
-                    let v = match reply.json() {
+                    let v = match self.client.json_body(reply) {
                         Ok(v) => v,
-                        Err(v) => return v.cast(),
+                        Err(v) => return v,
                     };
                     let Some(data) = v.get("data").and_then(Value::as_array) else {
                         return Verdict::Retry {
@@ -360,12 +357,9 @@ impl OpenAiPainter {
                     }
                 },
                 |reply| {
-                    if let Some(v) = self.client.classify(reply) {
-                        return v;
-                    }
-                    let v = match reply.json() {
+                    let v = match self.client.json_body(reply) {
                         Ok(v) => v,
-                        Err(v) => return v.cast(),
+                        Err(v) => return v,
                     };
                     let Some(data) = v.get("data").and_then(Value::as_array) else {
                         return Verdict::Fail(HttpError::new(
