@@ -98,37 +98,3 @@ impl Writer for EndsStreamedLine {
 pub fn write(w: &dyn Writer, req: &WriteRequest) -> Result<Vec<Written>> {
     w.write(req).map_err(setup_error)
 }
-
-/// Replays the prompts a gallery run recorded: a re-run of an LLM-written
-/// run paints the same prompts instead of asking the model again.
-pub struct Recorded {
-    pub name: String,
-    pub prompts: Vec<Written>,
-}
-
-impl Writer for Recorded {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
-        mural_prompt::writer::validate(req)?;
-        (0..req.n)
-            .map(|i| {
-                let mut w = self
-                    .prompts
-                    .iter()
-                    .find(|p| p.index == i)
-                    .cloned()
-                    .ok_or_else(|| WriteError::Config {
-                        message: format!(
-                            "the run recorded no prompt #{}; it cannot be re-run exactly",
-                            i + 1
-                        ),
-                    })?;
-                w.seed = req.seed.wrapping_add(i as u64);
-                Ok(w)
-            })
-            .collect()
-    }
-}

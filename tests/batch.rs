@@ -100,10 +100,12 @@ fn assert_whole(dir: &TempDir, expected_images: usize) {
         })
         .collect();
     assert_eq!(recorded, files.iter().cloned().collect::<BTreeSet<_>>());
-    // a second save of one image would be named mural-RUN-INDEX-SEED-N.png
+    // a second save of one image would be another file with the same
+    // mural-RUN-INDEX-SEED start (named ...-N.png)
+    let mut seen = BTreeSet::new();
     let twice: Vec<&String> = files
         .iter()
-        .filter(|f| f.trim_end_matches(".png").split('-').count() != 4)
+        .filter(|f| !seen.insert(f.split('-').take(4).collect::<Vec<_>>().join("-")))
         .collect();
     assert!(twice.is_empty(), "images saved twice: {twice:?}");
     let temps = std::fs::read_dir(dir.0.join("mural-out"))

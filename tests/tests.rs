@@ -13,6 +13,7 @@ mod knowledge;
 mod paint;
 mod painters;
 mod painters_cloud;
+mod run_path;
 mod serve;
 mod serve_hardening;
 mod sketch;

@@ -168,6 +168,115 @@ impl Drop for Lease {
     }
 }
 
+/// Defines a status enum stored as its lowercase name (the same text the
+/// schema's CHECK constraints name) and shown the same way in JSON.
+macro_rules! status_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<$name, String> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| format!("unknown {} {s:?}", stringify!($name)))
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<$name> {
+                let text = v.as_str()?;
+                text.parse()
+                    .map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
+            }
+        }
+    };
+}
+
+status_enum! {
+    /// Where a run stands.
+    RunStatus {
+        /// Recorded, and a process holds its lease.
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+        /// Recorded as running, but no process holds its lease: the
+        /// process died. Never stored; `mural imagine --resume` finishes it.
+        Interrupted => "interrupted",
+    }
+}
+
+status_enum! {
+    /// Where a batch stands.
+    BatchStatus {
+        Running => "running",
+        /// Every item done or refused.
+        Done => "done",
+        /// Finished with items failed; `--resume` tries them again.
+        Incomplete => "incomplete",
+    }
+}
+
+status_enum! {
+    /// Where one item of a batch stands.
+    ItemStatus {
+        Pending => "pending",
+        Running => "running",
+        Done => "done",
+        /// The service refused the content: final, not tried again.
+        Refused => "refused",
+        Failed => "failed",
+    }
+}
+
+impl ItemStatus {
+    /// Done or refused: nothing left to try.
+    pub fn is_final(self) -> bool {
+        matches!(self, ItemStatus::Done | ItemStatus::Refused)
+    }
+}
+
 /// A run about to start.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewRun<'a> {
@@ -208,7 +317,7 @@ pub struct Run {
     pub id: i64,
     pub created_at: String,
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: RunStatus,
     pub idea: String,
     pub recipe: Value,
     pub error: Option<String>,
@@ -221,7 +330,7 @@ pub struct Batch {
     pub id: i64,
     pub created_at: String,
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: BatchStatus,
     pub source: String,
     pub digest: String,
     pub options: Value,
@@ -233,13 +342,18 @@ pub struct Batch {
 pub struct BatchItem {
     pub index: usize,
     pub spec: Value,
-    pub status: String,
+    pub status: ItemStatus,
     pub run_id: Option<i64>,
     pub error: Option<String>,
 }
 
+/// The gallery: one SQLite connection behind a mutex, so a `&Gallery` may
+/// be shared by the tasks of one async runtime. Every method takes the
+/// lock for one statement or transaction and never across an `.await`
+/// (there is none inside), so callers hold no database borrow while they
+/// wait on a painter.
 pub struct Gallery {
-    conn: Connection,
+    conn: std::sync::Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -252,6 +366,13 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 impl Gallery {
+    /// The connection, for one statement or transaction. A panic while it
+    /// was held leaves SQLite consistent (a transaction not committed is
+    /// rolled back), so a poisoned lock is taken over.
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Opens (creating if needed) the gallery database at `path`.
     ///
     /// Several processes may open a fresh gallery at once. SQLite waits on
@@ -306,20 +427,20 @@ impl Gallery {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let mut g = Gallery {
-            conn,
+            conn: std::sync::Mutex::new(conn),
             path: path.to_path_buf(),
         };
         if found < SCHEMA_VERSION {
             // off while tables are rebuilt, or dropping the old `runs`
             // would cascade to every image (bundled SQLite defaults it on;
             // the pragma is a no-op inside a transaction, so it goes here)
-            g.conn.pragma_update(None, "foreign_keys", "OFF")?;
+            g.conn().pragma_update(None, "foreign_keys", "OFF")?;
             g.migrate().map_err(|e| match e {
                 MigrateError::TooNew(found) => too_new(found),
                 MigrateError::Sql(e) => e.into(),
             })?;
         }
-        g.conn.pragma_update(None, "foreign_keys", "ON")?;
+        g.conn().pragma_update(None, "foreign_keys", "ON")?;
         Ok(g)
     }
 
@@ -329,9 +450,8 @@ impl Gallery {
     /// on the busy timeout, then find nothing left to do. Foreign keys are
     /// off while tables are rebuilt, and checked before the commit.
     fn migrate(&mut self) -> Result<(), MigrateError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let conn = self.conn.get_mut().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let from: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if from > SCHEMA_VERSION {
             return Err(MigrateError::TooNew(from));
@@ -428,29 +548,31 @@ impl Gallery {
     /// A `running` run whose lease no one holds was cut short (its process
     /// was killed): it reads as `interrupted`.
     fn live(&self, mut run: Run) -> Run {
-        if run.status == "running" && !self.is_leased(LeaseKind::Run, run.id) {
-            run.status = "interrupted".to_string();
+        if run.status == RunStatus::Running && !self.is_leased(LeaseKind::Run, run.id) {
+            run.status = RunStatus::Interrupted;
         }
         run
     }
 
     pub fn schema_version(&self) -> Result<i64, GalleryError> {
         Ok(self
-            .conn
+            .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// Records a run as `running`; returns its id.
     pub fn start_run(&self, run: &NewRun) -> Result<i64, GalleryError> {
-        self.conn.execute(
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO runs (status, idea, recipe) VALUES ('running', ?1, ?2)",
             params![run.idea, run.recipe.to_string()],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(conn.last_insert_rowid())
     }
 
     pub fn add_image(&self, run_id: i64, img: &NewImage) -> Result<i64, GalleryError> {
-        self.conn.execute(
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO images (run_id, idx, file, prompt, negative_prompt, seed, width, height, recipe)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
@@ -465,27 +587,36 @@ impl Gallery {
                 img.recipe.to_string()
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(conn.last_insert_rowid())
     }
 
     /// Marks a run `done` or `failed` (with the reason).
     pub fn finish_run(&self, run_id: i64, error: Option<&str>) -> Result<(), GalleryError> {
-        self.conn.execute(
+        self.conn().execute(
             "UPDATE runs SET status = ?2, error = ?3, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
-            params![run_id, if error.is_some() { "failed" } else { "done" }, error],
+            params![
+                run_id,
+                if error.is_some() {
+                    RunStatus::Failed
+                } else {
+                    RunStatus::Done
+                },
+                error
+            ],
         )?;
         Ok(())
     }
 
     /// Journals a batch and all its items (`pending`) in one transaction.
     pub fn create_batch(
-        &mut self,
+        &self,
         source: &str,
         digest: &str,
         options: &Value,
         items: &[Value],
     ) -> Result<i64, GalleryError> {
-        let tx = self.conn.transaction()?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO batches (status, source, digest, options) VALUES ('running', ?1, ?2, ?3)",
             params![source, digest, options.to_string()],
@@ -517,7 +648,7 @@ impl Gallery {
 
     pub fn batch(&self, id: i64) -> Result<Option<Batch>, GalleryError> {
         Ok(self
-            .conn
+            .conn()
             .query_row(
                 "SELECT id, created_at, finished_at, status, source, digest, options FROM batches WHERE id = ?1",
                 [id],
@@ -529,7 +660,7 @@ impl Gallery {
     /// The newest batch for this source that has not finished.
     pub fn unfinished_batch(&self, source: &str) -> Result<Option<Batch>, GalleryError> {
         Ok(self
-            .conn
+            .conn()
             .query_row(
                 "SELECT id, created_at, finished_at, status, source, digest, options FROM batches
                  WHERE source = ?1 AND status != 'done' ORDER BY id DESC LIMIT 1",
@@ -540,7 +671,8 @@ impl Gallery {
     }
 
     pub fn batch_items(&self, batch_id: i64) -> Result<Vec<BatchItem>, GalleryError> {
-        let mut stmt = self.conn.prepare(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
             "SELECT idx, spec, status, run_id, error FROM batch_items WHERE batch_id = ?1 ORDER BY idx",
         )?;
         let rows = stmt.query_map([batch_id], |r| {
@@ -557,7 +689,7 @@ impl Gallery {
 
     /// Marks an item `running` under its run (before anything is painted).
     pub fn start_item(&self, batch_id: i64, index: usize, run_id: i64) -> Result<(), GalleryError> {
-        self.conn.execute(
+        self.conn().execute(
             "UPDATE batch_items SET status = 'running', run_id = ?3, error = NULL WHERE batch_id = ?1 AND idx = ?2",
             params![batch_id, index as i64, run_id],
         )?;
@@ -569,10 +701,10 @@ impl Gallery {
         &self,
         batch_id: i64,
         index: usize,
-        status: &str,
+        status: ItemStatus,
         error: Option<&str>,
     ) -> Result<(), GalleryError> {
-        self.conn.execute(
+        self.conn().execute(
             "UPDATE batch_items SET status = ?3, error = ?4 WHERE batch_id = ?1 AND idx = ?2",
             params![batch_id, index as i64, status, error],
         )?;
@@ -581,15 +713,23 @@ impl Gallery {
 
     /// Marks a batch `done` (every item done or refused) or `incomplete`.
     pub fn finish_batch(&self, batch_id: i64, complete: bool) -> Result<(), GalleryError> {
-        self.conn.execute(
+        self.conn().execute(
             "UPDATE batches SET status = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
-            params![batch_id, if complete { "done" } else { "incomplete" }],
+            params![
+                batch_id,
+                if complete {
+                    BatchStatus::Done
+                } else {
+                    BatchStatus::Incomplete
+                }
+            ],
         )?;
         Ok(())
     }
 
     fn images(&self, run_id: i64) -> Result<Vec<Image>, GalleryError> {
-        let mut stmt = self.conn.prepare(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
             "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at
              FROM images WHERE run_id = ?1 ORDER BY idx",
         )?;
@@ -626,7 +766,7 @@ impl Gallery {
     /// One run with its images.
     pub fn get(&self, id: i64) -> Result<Run, GalleryError> {
         let run = self
-            .conn
+            .conn()
             .query_row(
                 "SELECT id, created_at, finished_at, status, idea, recipe, error FROM runs WHERE id = ?1",
                 [id],
@@ -649,7 +789,8 @@ impl Gallery {
                 .replace('_', "\\_");
             format!("%{escaped}%")
         });
-        let mut stmt = self.conn.prepare(
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
             "SELECT id, created_at, finished_at, status, idea, recipe, error FROM runs r
              WHERE ?1 IS NULL OR r.idea LIKE ?1 ESCAPE '\\'
                 OR EXISTS (SELECT 1 FROM images i WHERE i.run_id = r.id AND i.prompt LIKE ?1 ESCAPE '\\')
@@ -658,6 +799,9 @@ impl Gallery {
         let runs: Vec<Run> = stmt
             .query_map(params![pattern, limit as i64], Self::run_row)?
             .collect::<Result<_, _>>()?;
+        // the lock is taken again for each run's images
+        drop(stmt);
+        drop(conn);
         runs.into_iter()
             .map(|r| {
                 let images = self.images(r.id)?;
@@ -669,7 +813,8 @@ impl Gallery {
     /// Removes a run and its image records (not the files).
     pub fn remove(&self, id: i64) -> Result<Run, GalleryError> {
         let run = self.get(id)?;
-        self.conn.execute("DELETE FROM runs WHERE id = ?1", [id])?;
+        self.conn()
+            .execute("DELETE FROM runs WHERE id = ?1", [id])?;
         Ok(run)
     }
 }
@@ -764,7 +909,7 @@ mod tests {
             )
             .unwrap();
         }
-        let mut g = Gallery::open(&path).unwrap();
+        let g = Gallery::open(&path).unwrap();
         assert_eq!(g.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(g.list(None, 10).unwrap()[0].idea, "an old run");
         let b = g
@@ -782,7 +927,7 @@ mod tests {
     #[test]
     fn the_batch_journal_tracks_items() {
         let path = temp_db("journal");
-        let mut g = Gallery::open(&path).unwrap();
+        let g = Gallery::open(&path).unwrap();
         let items = [
             serde_json::json!({"idea": "a"}),
             serde_json::json!({"idea": "b"}),
@@ -803,8 +948,8 @@ mod tests {
             })
             .unwrap();
         g.start_item(b, 0, run).unwrap();
-        g.finish_item(b, 0, "done", None).unwrap();
-        g.finish_item(b, 1, "refused", Some("content policy"))
+        g.finish_item(b, 0, ItemStatus::Done, None).unwrap();
+        g.finish_item(b, 1, ItemStatus::Refused, Some("content policy"))
             .unwrap();
         let it = g.batch_items(b).unwrap();
         assert_eq!((it[0].status.as_str(), it[0].run_id), ("done", Some(run)));
@@ -898,7 +1043,7 @@ mod tests {
         // foreign keys still hold on the rebuilt table
         g.remove(4).unwrap();
         let images: i64 = g
-            .conn
+            .conn()
             .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))
             .unwrap();
         assert_eq!(images, 0, "removing a run removes its images");
@@ -956,7 +1101,7 @@ mod tests {
         let path = temp_db("wal");
         let g = Gallery::open(&path).unwrap();
         let mode: String = g
-            .conn
+            .conn()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");

@@ -70,7 +70,7 @@ fn run(items: usize, painter: &FakePainter, concurrency: usize, tag: &str) -> Du
     let _ = std::fs::remove_dir_all(&dir);
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let mut gallery = Gallery::open(&dir.join("gallery.db")).unwrap();
+    let gallery = Gallery::open(&dir.join("gallery.db")).unwrap();
     let ideas: Vec<String> = include_str!("../../../data/eval/PartiPrompts.tsv")
         .lines()
         .skip(1)
@@ -79,7 +79,7 @@ fn run(items: usize, painter: &FakePainter, concurrency: usize, tag: &str) -> Du
         .map(str::to_string)
         .collect();
     let d = Defaults {
-        target: "sdxl".into(),
+        target: mural_prompt::Target::Sdxl,
         style: None,
         n: 1,
         width: 512,
@@ -100,6 +100,7 @@ fn run(items: usize, painter: &FakePainter, concurrency: usize, tag: &str) -> Du
         painter_label: "fake",
         writer: &BuiltinWriter,
         out: &out,
+        cancel: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -4,18 +4,20 @@
 //! `refused`: images already recorded are skipped, images saved but not
 //! recorded are adopted from disk, so nothing is lost or saved twice.
 
-use crate::{ItemError, ItemSpec, Kept, PaintItemError, PipelineError, Studio};
+use crate::recipe::{BatchRef, Recipe};
+use crate::run::{Start, Studio};
+use crate::{ItemError, ItemSpec, Kept, PaintItemError, PipelineError};
 use futures_util::stream::{self, StreamExt};
-use mural_gallery::{BatchItem, NewRun};
+use mural_gallery::{BatchItem, BatchStatus, Gallery, GalleryError, ItemStatus, Lease, LeaseKind};
 use mural_prompt::writer::validate;
 use mural_prompt::Target;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What an item that names nothing gets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Defaults {
-    pub target: String,
+    pub target: Target,
     pub style: Option<String>,
     pub n: usize,
     pub width: u32,
@@ -47,7 +49,7 @@ pub fn parse(
         let at = |m: String| format!("line {line_no}: {m}");
         let mut spec = ItemSpec {
             idea: line.to_string(),
-            target: d.target.clone(),
+            target: d.target,
             style: d.style.clone(),
             n: d.n,
             seed: next_seed,
@@ -85,7 +87,12 @@ pub fn parse(
             };
             spec.idea = s("idea")?.ok_or_else(|| at("\"idea\" is missing".into()))?;
             if let Some(t) = s("target")? {
-                spec.target = t;
+                spec.target = Target::parse(&t).ok_or_else(|| {
+                    at(format!(
+                        "unknown target {t:?}; use one of: {}",
+                        Target::names()
+                    ))
+                })?;
             }
             if let Some(st) = s("style")? {
                 spec.style = Some(st);
@@ -100,16 +107,7 @@ pub fn parse(
                 (spec.width, spec.height) = parse_size(&size).map_err(at)?;
             }
         }
-        let target = Target::parse(&spec.target).ok_or_else(|| {
-            at(format!(
-                "unknown target {:?}; use one of: {}",
-                spec.target,
-                Target::names()
-            ))
-        })?;
-        spec.target = target.name().to_string();
-        validate(&spec.write_request().map_err(|e| at(e.to_string()))?)
-            .map_err(|e| at(e.to_string()))?;
+        validate(&spec.write_request()).map_err(|e| at(e.to_string()))?;
         next_seed = spec.seed.wrapping_add(spec.n as u64);
         items.push(spec);
     }
@@ -130,6 +128,118 @@ pub fn digest(text: &str) -> String {
         h = h.wrapping_mul(0x100000001b3);
     }
     format!("{h:016x}")
+}
+
+/// How a batch paints, journaled with it so `--resume` paints the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    /// What `--painter` said.
+    pub painter: String,
+    /// What `--writer` said (`None`: the built-in writer).
+    #[serde(default)]
+    pub writer: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The absolute folder the images go to.
+    pub out: String,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+/// A batch journaled in the gallery, leased to this process.
+#[derive(Debug)]
+pub struct Journal {
+    pub id: i64,
+    pub options: Options,
+    _lease: Lease,
+}
+
+/// Why a batch cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("no unfinished batch for this file; run it without --resume")]
+    NoneUnfinished,
+    #[error("the file changed since batch {id} was journaled; restore it, or run without --resume to start a new batch")]
+    Changed { id: i64 },
+    #[error(
+        "batch {id}'s journal cannot be read ({reason}); run without --resume to start a new batch"
+    )]
+    Unreadable { id: i64, reason: String },
+    #[error(transparent)]
+    Gallery(#[from] GalleryError),
+}
+
+impl Journal {
+    /// Journals a new batch of `items` (every item `pending`) before
+    /// anything is painted, and leases it.
+    pub fn create(
+        gallery: &Gallery,
+        source: &str,
+        digest: &str,
+        options: Options,
+        items: &[ItemSpec],
+    ) -> Result<Journal, JournalError> {
+        let specs: Vec<Value> = items
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+            .collect();
+        let opts = serde_json::to_value(&options).unwrap_or(Value::Null);
+        let id = gallery.create_batch(source, digest, &opts, &specs)?;
+        let lease = gallery.lease(LeaseKind::Batch, id)?;
+        Ok(Journal {
+            id,
+            options,
+            _lease: lease,
+        })
+    }
+
+    /// The newest unfinished batch of `source`, leased, if its file is
+    /// still the one journaled (`digest`).
+    pub fn reopen(gallery: &Gallery, source: &str, digest: &str) -> Result<Journal, JournalError> {
+        let b = gallery
+            .unfinished_batch(source)?
+            .ok_or(JournalError::NoneUnfinished)?;
+        // one process paints a batch at a time; a killed one's lease died
+        // with it
+        let lease = gallery.lease(LeaseKind::Batch, b.id)?;
+        // it may have finished while we were taking the lease
+        if gallery
+            .batch(b.id)?
+            .is_none_or(|now| now.status == BatchStatus::Done)
+        {
+            return Err(JournalError::NoneUnfinished);
+        }
+        if b.digest != digest {
+            return Err(JournalError::Changed { id: b.id });
+        }
+        let options = Options::deserialize(&b.options).map_err(|e| JournalError::Unreadable {
+            id: b.id,
+            reason: e.to_string(),
+        })?;
+        Ok(Journal {
+            id: b.id,
+            options,
+            _lease: lease,
+        })
+    }
+
+    /// The unfinished batch of `source`, if any (to tell the user).
+    pub fn unfinished(gallery: &Gallery, source: &str) -> Result<Option<i64>, GalleryError> {
+        Ok(gallery.unfinished_batch(source)?.map(|b| b.id))
+    }
+
+    /// Items not yet done or refused.
+    pub fn pending(gallery: &Gallery, id: i64) -> Result<usize, GalleryError> {
+        Ok(gallery
+            .batch_items(id)?
+            .iter()
+            .filter(|i| !i.status.is_final())
+            .count())
+    }
 }
 
 /// How an item ended.
@@ -170,13 +280,13 @@ impl Summary {
 }
 
 /// Paints every unfinished item of a journaled batch, `concurrency` at a
-/// time. Errors of mural's own storage stop the batch; an item's failure
-/// is recorded and reported.
-pub async fn run(
+/// time, each item one run through [`Studio::run`]. Errors of mural's own
+/// storage stop the batch; an item's failure is recorded and reported.
+pub async fn run<F: Fn(Event)>(
     studio: &Studio<'_>,
     batch_id: i64,
     concurrency: usize,
-    on: &dyn Fn(Event),
+    on: &F,
 ) -> Result<Summary, PipelineError> {
     let items = studio.gallery.batch_items(batch_id)?;
     let mut summary = Summary {
@@ -187,9 +297,9 @@ pub async fn run(
     let mut todo = Vec::new();
     for it in items {
         let idea = it.spec["idea"].as_str().unwrap_or_default().to_string();
-        match it.status.as_str() {
-            "done" => summary.done += 1,
-            "refused" => {
+        match it.status {
+            ItemStatus::Done => summary.done += 1,
+            ItemStatus::Refused => {
                 summary
                     .refused
                     .push((it.index, idea, it.error.clone().unwrap_or_default()))
@@ -229,55 +339,80 @@ pub async fn run(
     Ok(summary)
 }
 
-async fn item(
+async fn item<F: Fn(Event)>(
     studio: &Studio<'_>,
     batch_id: i64,
     it: &BatchItem,
-    on: &dyn Fn(Event),
+    on: &F,
 ) -> Result<Outcome, PipelineError> {
     let g = studio.gallery;
+    let finish = |status: ItemStatus, why: String| -> Result<Outcome, PipelineError> {
+        g.finish_item(batch_id, it.index, status, Some(&why))?;
+        Ok(Outcome::Failed(why))
+    };
     let spec: ItemSpec = match serde_json::from_value(it.spec.clone()) {
         Ok(s) => s,
         Err(e) => {
-            let why = format!("the journaled item cannot be read ({e})");
-            g.finish_item(batch_id, it.index, "failed", Some(&why))?;
-            return Ok(Outcome::Failed(why));
+            return finish(
+                ItemStatus::Failed,
+                format!("the journaled item cannot be read ({e})"),
+            )
         }
     };
     // the run this item paints into: the journaled one, or a new one
-    let existing = match it.run_id {
+    let journaled = match it.run_id {
         Some(id) => g.get(id).ok(),
         None => None,
     };
-    let (run_id, run_json) = match existing {
-        Some(run) => (run.id, run.recipe),
-        None => {
-            let recipe = studio.recipe(&spec, None);
-            let mut recipe_b = recipe.clone();
-            recipe_b["batch"] = serde_json::json!({ "id": batch_id, "index": it.index });
-            let id = g.start_run(&NewRun {
-                idea: &spec.idea,
-                recipe: &recipe_b,
-            })?;
-            (id, recipe_b)
-        }
+    let start = match journaled {
+        Some(run) => match Recipe::from_value(&run.recipe) {
+            Ok(recipe) => Start::Continue {
+                run_id: run.id,
+                recipe: Box::new(recipe),
+            },
+            Err(e) => {
+                return finish(
+                    ItemStatus::Failed,
+                    format!("run {}'s recipe cannot be read ({e})", run.id),
+                )
+            }
+        },
+        None => Start::New {
+            rerun_of: None,
+            batch: Some(BatchRef {
+                id: batch_id,
+                index: it.index,
+            }),
+        },
     };
-    g.start_item(batch_id, it.index, run_id)?;
-    let result = studio
-        .paint_item(&spec, run_id, &run_json, &|k| on(Event::Image(k)))
-        .await;
+    let journal_err: std::cell::RefCell<Option<GalleryError>> = Default::default();
+    let on_run = |e: crate::run::Event| match e {
+        crate::run::Event::Started { run_id } => {
+            // journaled before anything is painted, so a resume finds it
+            if let Err(e) = g.start_item(batch_id, it.index, run_id) {
+                *journal_err.borrow_mut() = Some(e);
+            }
+        }
+        crate::run::Event::Image(k) => on(Event::Image(k)),
+        crate::run::Event::Written(_) => {}
+    };
+    let result = studio.run(&spec, start, &on_run).await;
+    if let Some(e) = journal_err.take() {
+        return Err(e.into());
+    }
     let outcome = match result {
-        Ok(()) => Outcome::Done,
-        Err(PaintItemError::Fatal(e)) => return Err(e),
-        Err(PaintItemError::Item(ItemError::Refused(r))) => Outcome::Refused(r),
-        Err(PaintItemError::Item(e)) => Outcome::Failed(e.to_string()),
+        Ok(_) => Outcome::Done,
+        Err(f) => match f.error {
+            PaintItemError::Fatal(e) => return Err(e),
+            PaintItemError::Item(ItemError::Refused { reason, .. }) => Outcome::Refused(reason),
+            PaintItemError::Item(e) => Outcome::Failed(e.to_string()),
+        },
     };
     let (status, error) = match &outcome {
-        Outcome::Done => ("done", None),
-        Outcome::Refused(r) => ("refused", Some(format!("refused: {r}"))),
-        Outcome::Failed(f) => ("failed", Some(f.clone())),
+        Outcome::Done => (ItemStatus::Done, None),
+        Outcome::Refused(r) => (ItemStatus::Refused, Some(format!("refused: {r}"))),
+        Outcome::Failed(f) => (ItemStatus::Failed, Some(f.clone())),
     };
-    g.finish_run(run_id, error.as_deref())?;
     g.finish_item(batch_id, it.index, status, error.as_deref())?;
     Ok(outcome)
 }
@@ -288,7 +423,7 @@ mod tests {
 
     fn d() -> Defaults {
         Defaults {
-            target: "dalle".into(),
+            target: Target::Dalle,
             style: None,
             n: 1,
             width: 64,
@@ -313,8 +448,8 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert_eq!(items[0].seed, 100);
         assert_eq!(
-            (items[1].seed, items[1].n, items[1].target.as_str()),
-            (101, 2, "midjourney")
+            (items[1].seed, items[1].n, items[1].target),
+            (101, 2, Target::Midjourney)
         );
         assert_eq!((items[1].width, items[1].height), (128, 96));
         assert_eq!(

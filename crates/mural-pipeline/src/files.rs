@@ -20,9 +20,51 @@ pub const MAX_NAMES: usize = 1000;
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
 /// The file stem of image `index` of run `run_id` painted from `seed`
-/// (the seed asked for, so the name is known before painting).
-pub fn stem(run_id: i64, index: usize, seed: u64) -> String {
+/// (the seed asked for, so the name is known before painting), with a
+/// few words of the idea so a folder of images reads at a glance:
+/// `mural-00012-0-7-red-fox-snow`.
+pub fn stem(run_id: i64, index: usize, seed: u64, idea: &str) -> String {
+    let plain = legacy_stem(run_id, index, seed);
+    match slug(idea) {
+        s if s.is_empty() => plain,
+        s => format!("{plain}-{s}"),
+    }
+}
+
+/// The stem mural used before names carried the idea; still looked up,
+/// so a run an older mural was painting is finished without repainting.
+pub fn legacy_stem(run_id: i64, index: usize, seed: u64) -> String {
     format!("mural-{run_id:05}-{index}-{seed}")
+}
+
+/// Words that say nothing about the picture, left out of names.
+const FILLER: &[&str] = &[
+    "a", "an", "the", "of", "in", "on", "at", "and", "with", "by", "for", "to", "from", "is",
+    "are", "its", "into", "over", "under",
+];
+
+/// Up to four content words of `idea`, lowercase ASCII letters and digits
+/// joined by `-`, at most 40 bytes. Letters outside ASCII are dropped (a
+/// name must be safe in every file system and URL), so an idea in another
+/// script may give no words at all.
+pub fn slug(idea: &str) -> String {
+    let mut out = String::new();
+    let words = idea
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .filter(|w| !FILLER.contains(&w.as_str()))
+        .take(4);
+    for w in words {
+        if out.len() + w.len() + 1 > 40 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&w);
+    }
+    out
 }
 
 /// The `n`th name a stem may take.
@@ -157,6 +199,8 @@ pub struct Wanted<'a> {
     pub seed: u64,
     /// The written prompt (checked for a run without a key).
     pub prompt: &'a str,
+    /// The run's idea (its words are in the name).
+    pub idea: &'a str,
 }
 
 /// The file of the wanted image in `dir`, if an earlier attempt of this
@@ -169,12 +213,23 @@ pub fn find_kept(dir: &Path, want: &Wanted) -> Option<(PathBuf, Value)> {
 
 /// [`find_kept`] over any [`Lookup`].
 pub fn find_kept_in(fs: &dyn Lookup, dir: &Path, want: &Wanted) -> Option<(PathBuf, Value)> {
-    let stem = stem(want.run_id, want.index, want.seed);
+    let named = stem(want.run_id, want.index, want.seed, want.idea);
+    let legacy = legacy_stem(want.run_id, want.index, want.seed);
+    if let Some(found) = find_in(fs, dir, &named, want) {
+        return Some(found);
+    }
+    if legacy != named {
+        return find_in(fs, dir, &legacy, want);
+    }
+    None
+}
+
+fn find_in(fs: &dyn Lookup, dir: &Path, stem: &str, want: &Wanted) -> Option<(PathBuf, Value)> {
     if let Some(key) = want.run_key {
-        fs.remove(&dir.join(temp_name(&stem, key)));
+        fs.remove(&dir.join(temp_name(stem, key)));
     }
     for n in 0..MAX_NAMES {
-        let path = dir.join(name(&stem, n));
+        let path = dir.join(name(stem, n));
         let bytes = match fs.read(&path) {
             Ok(b) => b,
             // names are taken in order: the first free one ends the search
@@ -313,7 +368,7 @@ mod tests {
         for i in 0..50 {
             std::fs::write(dir.join(format!("mural-00009-{i}-1.png")), b"x").unwrap();
         }
-        let stem = stem(3, 1, 42);
+        let stem = stem(3, 1, 42, "");
         // an older run 3 (another database) took the plain name
         let other =
             serde_json::json!({"run_id": 3, "index": 1, "run_key": "old", "prompt": "a fox"});
@@ -330,6 +385,7 @@ mod tests {
             index: 1,
             seed: 42,
             prompt: "a fox",
+            idea: "",
         };
         let (path, recipe) = find_kept_in(&fs, &dir, &want).expect("adopted");
         assert_eq!(path, dir.join("mural-00003-1-42-1.png"));
@@ -363,6 +419,37 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    #[test]
+    fn names_carry_a_few_words_of_the_idea() {
+        assert_eq!(
+            stem(12, 0, 7, "A red fox in the snow, at dawn by the river"),
+            "mural-00012-0-7-red-fox-snow-dawn"
+        );
+        assert_eq!(stem(1, 2, 3, "\u{732b}\u{306e}\u{7d75}"), "mural-00001-2-3");
+        assert_eq!(slug("Café \"OPEN\" sign; ../../etc"), "caf-open-sign-etc");
+        assert!(slug(&"word ".repeat(40)).len() <= 40);
+    }
+
+    #[test]
+    fn a_file_an_older_mural_named_is_still_adopted() {
+        let dir = temp_dir("legacy-name");
+        let recipe = serde_json::json!({"run_id": 5, "index": 0, "run_key": "k", "prompt": "p"});
+        std::fs::write(dir.join("mural-00005-0-9.png"), png_with(&recipe)).unwrap();
+        let want = Wanted {
+            run_id: 5,
+            run_key: Some("k"),
+            index: 0,
+            seed: 9,
+            prompt: "p",
+            idea: "a lighthouse in fog",
+        };
+        assert_eq!(
+            find_kept(&dir, &want).map(|f| f.0),
+            Some(dir.join("mural-00005-0-9.png"))
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[cfg(unix)]
     #[test]
     fn find_kept_works_in_a_folder_that_cannot_be_listed() {
@@ -380,6 +467,7 @@ mod tests {
             index: 0,
             seed: 5,
             prompt: "p",
+            idea: "",
         };
         let found = find_kept(&dir, &want);
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -400,6 +488,7 @@ mod tests {
             index: 0,
             seed: 7,
             prompt: "a red fox",
+            idea: "",
         };
         assert!(find_kept(&dir, &fox).is_none());
         // a run from before keys adopts only a keyless file with its prompt

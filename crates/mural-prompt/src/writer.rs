@@ -61,6 +61,64 @@ pub struct Written {
     pub repaired: bool,
 }
 
+impl Written {
+    /// Adds terms to what the picture must not show (a template's tied
+    /// negative, `--negative`), skipping terms already there. Midjourney
+    /// has no negative prompt: the terms join its `--no` parameter, in the
+    /// text and in `params`. Every other target gets them in
+    /// `negative_prompt`.
+    pub fn add_negative(&mut self, extra: &str) {
+        let terms: Vec<&str> = extra
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        if terms.is_empty() {
+            return;
+        }
+        if self.target.is_midjourney() {
+            self.add_no(&terms);
+        } else {
+            self.negative_prompt = merge_terms(&self.negative_prompt, &terms);
+        }
+    }
+
+    fn add_no(&mut self, terms: &[&str]) {
+        let (before, list, after) = match self.prompt.find(" --no ") {
+            Some(at) => {
+                let rest = &self.prompt[at + 6..];
+                let end = rest.find(" --").unwrap_or(rest.len());
+                (&self.prompt[..at], &rest[..end], &rest[end..])
+            }
+            None => (self.prompt.as_str(), "", ""),
+        };
+        let merged = merge_terms(list, terms);
+        self.prompt = format!("{before} --no {merged}{after}");
+        let no: Vec<Value> = merged
+            .split(',')
+            .map(|t| Value::String(t.trim().to_string()))
+            .collect();
+        self.params.insert("no".to_string(), Value::Array(no));
+    }
+}
+
+/// `list` (comma-separated) with `terms` added, each once (ignoring case).
+fn merge_terms(list: &str, terms: &[&str]) -> String {
+    let mut out = list.trim().to_string();
+    let mut have: Vec<String> = list.split(',').map(|t| t.trim().to_lowercase()).collect();
+    for term in terms {
+        if have.contains(&term.to_lowercase()) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(term);
+        have.push(term.to_lowercase());
+    }
+    out
+}
+
 /// Why a request cannot be written. Every variant says how to fix it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WriteError {
@@ -90,6 +148,28 @@ pub trait Writer: Send + Sync {
     fn name(&self) -> &str;
     /// Writes `req.n` prompts, in order; prompt `i` carries seed `req.seed + i`.
     fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError>;
+
+    /// Whether every prompt says only what the idea's own scene licenses,
+    /// so a painter that draws scenes (the sketch) may draw the idea's
+    /// scene instead of reading the prompt. The built-in writer's do; a
+    /// language model's prompt is read as written.
+    fn writes_from_scene(&self) -> bool {
+        false
+    }
+
+    /// The same, for async callers (the pipeline): a writer that waits on
+    /// the network overrides it so it waits without blocking a thread or
+    /// building a runtime of its own. The default runs [`Writer::write`]
+    /// in place, which suits writers that only compute (the built-in one
+    /// takes a millisecond).
+    fn write_async<'a>(
+        &'a self,
+        req: &'a WriteRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<Written>, WriteError>> + Send + 'a>,
+    > {
+        Box::pin(std::future::ready(self.write(req)))
+    }
 }
 
 /// Checks what every writer must refuse.
@@ -170,6 +250,10 @@ impl Writer for BuiltinWriter {
         "builtin"
     }
 
+    fn writes_from_scene(&self) -> bool {
+        true
+    }
+
     fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
         validate(req)?;
         let idea = req.idea.trim();
@@ -243,6 +327,31 @@ mod tests {
         assert!(VerbatimWriter
             .write(&WriteRequest::new(" ", Target::Sd))
             .is_err());
+    }
+
+    #[test]
+    fn a_negative_joins_the_negative_prompt_or_midjourneys_no() {
+        let mut sd = write("a cat", Target::Sd, 1, 1).remove(0);
+        let before = sd.negative_prompt.clone();
+        sd.add_negative("fog, Fog, ");
+        assert!(
+            sd.negative_prompt.ends_with("fog"),
+            "{}",
+            sd.negative_prompt
+        );
+        assert_eq!(sd.negative_prompt.matches("fog").count(), 1);
+        assert!(sd.negative_prompt.starts_with(&before));
+
+        let mut mj = write("a quiet beach without people", Target::Midjourney, 1, 1).remove(0);
+        mj.add_negative("fog, people");
+        assert!(mj.prompt.ends_with("--no people, fog"), "{}", mj.prompt);
+        assert_eq!(mj.params["no"], serde_json::json!(["people", "fog"]));
+        assert!(mj.negative_prompt.is_empty());
+
+        let mut mj = write("a cat", Target::MidjourneyV8, 1, 1).remove(0);
+        mj.add_negative("fog");
+        assert!(mj.prompt.ends_with(" --no fog"), "{}", mj.prompt);
+        assert_eq!(mj.prompt.matches("--no").count(), 1);
     }
 
     fn write(idea: &str, target: Target, n: usize, seed: u64) -> Vec<Written> {

@@ -11,7 +11,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use mural_paint::PaintError;
 use mural_pipeline::ItemError;
 use serde_json::json;
 use std::borrow::Cow;
@@ -173,19 +172,14 @@ fn field_of(text: &str) -> Option<String> {
 impl From<ItemError> for AppError {
     fn from(e: ItemError) -> AppError {
         match e {
-            ItemError::Refused(r) => {
-                AppError::invalid("prompt", format!("the painter refused: {r}"))
+            ItemError::Refused { reason, .. } => {
+                AppError::invalid("prompt", format!("the painter refused: {reason}"))
                     .code("content_policy_violation")
             }
-            ItemError::Invalid(m) => AppError::invalid("prompt", m),
-            ItemError::Failed(m) => AppError::painter_failed(m),
+            e @ ItemError::Invalid { .. } => AppError::invalid("prompt", e.to_string()),
+            e @ ItemError::Failed { .. } => AppError::painter_failed(e.to_string()),
+            ItemError::Cancelled => AppError::invalid("prompt", "the request was cancelled"),
         }
-    }
-}
-
-impl From<PaintError> for AppError {
-    fn from(e: PaintError) -> AppError {
-        ItemError::from(e).into()
     }
 }
 

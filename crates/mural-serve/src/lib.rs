@@ -40,9 +40,9 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use mural_gallery::{Gallery, NewRun};
+use mural_gallery::Gallery;
 use mural_paint::{PaintError, PaintRequest, Painted, Painter, Profile};
-use mural_pipeline::{random_seed, ItemSpec, Kept, PaintItemError, Studio};
+use mural_pipeline::{random_seed, Event, ItemSpec, Kept, PaintItemError, Start, Studio};
 use mural_prompt::writer::validate;
 use mural_prompt::{BuiltinWriter, Target, VerbatimWriter, WriteRequest, Writer};
 use serde::Deserialize;
@@ -612,7 +612,7 @@ impl AppState {
         let t = target(g.target.as_deref(), default_target)?;
         let spec = ItemSpec {
             idea: g.idea.trim().to_string(),
-            target: t.name().to_string(),
+            target: t,
             style: g.style.clone(),
             n: g.n,
             seed: g.seed.unwrap_or_else(random_seed),
@@ -620,10 +620,7 @@ impl AppState {
             height,
             negative: String::new(),
         };
-        let req = spec
-            .write_request()
-            .map_err(|e| AppError::invalid("prompt", e.to_string()))?;
-        validate(&req).map_err(|e| {
+        validate(&spec.write_request()).map_err(|e| {
             let param = match e {
                 mural_prompt::WriteError::UnknownStyle { .. } => "style",
                 _ => "prompt",
@@ -640,14 +637,16 @@ impl AppState {
         })
     }
 
-    /// Writes and paints on a blocking thread once a painting slot is free;
-    /// `on_image` hears of each image as it is kept.
+    /// Writes and paints once a painting slot is free, through the
+    /// pipeline's one run sequence; `on_prompts` hears the prompts about
+    /// to be painted, `on_image` each image as it is kept. The run is its
+    /// own task: a client that goes away does not stop it halfway.
     pub(crate) async fn run(
         &self,
         p: Prepared,
         admission: Admission,
-        on_prompts: impl Fn(&[mural_prompt::Written]) + Send + 'static,
-        on_image: impl Fn(&Kept) + Send + 'static,
+        on_prompts: impl Fn(&[mural_prompt::Written]) + Send + Sync + 'static,
+        on_image: impl Fn(&Kept) + Send + Sync + 'static,
     ) -> Result<(i64, Vec<Kept>), AppError> {
         let flight = Busy::new(self, |i| &i.in_flight);
         let permit = self
@@ -658,63 +657,43 @@ impl AppState {
             .await
             .map_err(|_| AppError::internal("the server is shutting down"))?;
         let state = self.clone();
-        let result = tokio::task::spawn_blocking(move || {
+        let task = tokio::spawn(async move {
             // held until the painting ends, even if the client has gone
             let _slot = (flight, permit, admission);
-            let gallery = Gallery::open(&state.inner.gallery)
+            let path = state.inner.gallery.clone();
+            let gallery = tokio::task::spawn_blocking(move || Gallery::open(&path))
+                .await
+                .map_err(|e| AppError::internal(e.to_string()))?
                 .map_err(|e| AppError::internal(e.to_string()))?;
-            std::fs::create_dir_all(&state.inner.files).map_err(|e| {
-                AppError::internal(format!(
-                    "cannot create {}: {e}",
-                    state.inner.files.display()
-                ))
+            let files = &state.inner.files;
+            tokio::fs::create_dir_all(files).await.map_err(|e| {
+                AppError::internal(format!("cannot create {}: {e}", files.display()))
             })?;
-            let written = p
-                .writer
-                .write(&p.spec.write_request()?)
-                .map_err(|e| AppError::invalid("prompt", e.to_string()))?;
-            on_prompts(&written);
             let studio = Studio {
                 gallery: &gallery,
                 painter: p.painter.as_ref(),
                 painter_label: &p.label,
                 writer: p.writer,
-                out: &state.inner.files,
+                out: files,
+                cancel: None,
             };
-            let recipe = studio.recipe(&p.spec, None);
-            let run_id = gallery
-                .start_run(&NewRun {
-                    idea: &p.spec.idea,
-                    recipe: &recipe,
+            let on = |e: Event| match e {
+                Event::Written(w) => on_prompts(w),
+                Event::Image(k) => on_image(k),
+                Event::Started { .. } => {}
+            };
+            studio
+                .run(&p.spec, Start::new(), &on)
+                .await
+                .map(|f| (f.run_id, f.kept))
+                .map_err(|f| match f.error {
+                    PaintItemError::Item(i) => AppError::from(i),
+                    PaintItemError::Fatal(e) => AppError::internal(e.to_string()),
                 })
-                .map_err(|e| AppError::internal(e.to_string()))?;
-            let kept = std::cell::RefCell::new(Vec::new());
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| AppError::internal(e.to_string()))?;
-            let r = rt.block_on(studio.paint_item(&p.spec, run_id, &recipe, &|k| {
-                on_image(k);
-                kept.borrow_mut().push(k.clone());
-            }));
-            match r {
-                Ok(()) => {
-                    gallery
-                        .finish_run(run_id, None)
-                        .map_err(|e| AppError::internal(e.to_string()))?;
-                    Ok((run_id, kept.into_inner()))
-                }
-                Err(e) => {
-                    let _ = gallery.finish_run(run_id, Some(&e.to_string()));
-                    Err(match e {
-                        PaintItemError::Item(i) => i.into(),
-                        PaintItemError::Fatal(f) => AppError::internal(f.to_string()),
-                    })
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|e| Err(AppError::internal(format!("the painting task failed: {e}"))));
+        });
+        let result = task
+            .await
+            .unwrap_or_else(|e| Err(AppError::internal(format!("the painting task failed: {e}"))));
         result.map_err(|mut e| {
             e.message = self.scrub(&e.message);
             e
