@@ -1,45 +1,38 @@
-//! A small runtime of the writer's own, so the sync `Writer` trait can make
-//! async HTTP calls from anywhere: a plain thread, or inside another tokio
-//! runtime (the pipeline calls writers from async code), where
-//! `block_on` would panic.
+//! Running an async writer from sync code. The pipeline and the server
+//! await writers ([`crate::Llm::complete_async`]) on their own runtime; a
+//! sync caller (`mural prompt`) gets a current-thread runtime for the one
+//! call here. A sync call made from inside a runtime (where `block_on`
+//! would panic) waits on a scoped thread with its own runtime.
 
 use std::future::Future;
 
-pub struct Bridge {
-    rt: Option<tokio::runtime::Runtime>,
+fn runtime_error(e: std::io::Error) -> mural_prompt::WriteError {
+    mural_prompt::WriteError::Backend {
+        message: format!("cannot start the writer's runtime: {e}"),
+        retryable: false,
+    }
 }
 
-impl Bridge {
-    pub fn new() -> std::io::Result<Bridge> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("mural-llm-http")
+/// Runs `fut` to completion from sync code.
+pub fn block_here<T: Send>(
+    fut: impl Future<Output = Result<T, mural_prompt::WriteError>> + Send,
+) -> Result<T, mural_prompt::WriteError> {
+    let run = move || {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()?;
-        Ok(Bridge { rt: Some(rt) })
+            .build()
+            .map_err(runtime_error)?
+            .block_on(fut)
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return run();
     }
-
-    /// Runs `fut` on the bridge's runtime and waits for it; `None` if the
-    /// task died.
-    pub fn run<F>(&self, fut: F) -> Option<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let rt = self.rt.as_ref()?;
-        rt.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv().ok()
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        // dropping a runtime inside another one would panic
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
+    std::thread::scope(|s| {
+        s.spawn(run).join().unwrap_or_else(|_| {
+            Err(mural_prompt::WriteError::Backend {
+                message: "the writer's thread stopped unexpectedly".to_string(),
+                retryable: false,
+            })
+        })
+    })
 }

@@ -38,6 +38,9 @@ pub struct Sampling {
     pub max_tokens: u32,
 }
 
+/// A boxed future that may move between threads.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// A model that continues a conversation. One narrow trait per backend
 /// family; everything else (rules, parsing, the guard) is shared.
 pub trait Llm: Send + Sync {
@@ -54,6 +57,21 @@ pub trait Llm: Send + Sync {
         sampling: &Sampling,
         sink: Option<&Sink>,
     ) -> Result<Vec<String>, WriteError>;
+
+    /// The same for async callers. A backend that waits on the network
+    /// overrides it; the default computes in place (a local model).
+    fn complete_async<'a>(
+        &'a self,
+        chat: &'a Chat,
+        n: usize,
+        seed: u64,
+        sampling: &'a Sampling,
+        sink: Option<&'a Sink>,
+    ) -> BoxFuture<'a, Result<Vec<String>, WriteError>> {
+        Box::pin(std::future::ready(
+            self.complete(chat, n, seed, sampling, sink),
+        ))
+    }
 }
 
 /// Seed offset of the guard's second try, so it does not repeat the first.
@@ -95,6 +113,23 @@ impl<B: Llm> Writer for LlmWriter<B> {
     }
 
     fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
+        bridge::block_here(self.write_inner(req))
+    }
+
+    fn write_async<'a>(
+        &'a self,
+        req: &'a WriteRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<Written>, WriteError>> + Send + 'a>,
+    > {
+        Box::pin(self.write_inner(req))
+    }
+}
+
+impl<B: Llm> LlmWriter<B> {
+    /// The writer: ask the model, parse, hold each prompt to the guard
+    /// (asking once more, then repairing), shape it for the target.
+    async fn write_inner(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
         validate(req)?;
         // The built-in writer's prompts for the same seeds: the negative
         // prompt and target parameters, and the last-resort repair.
@@ -105,9 +140,10 @@ impl<B: Llm> Writer for LlmWriter<B> {
         let sampling = self
             .profile
             .sampling(instruct::default_sampling(req.target));
-        let replies =
-            self.backend
-                .complete(&chat, req.n, req.seed, &sampling, self.sink.as_ref())?;
+        let replies = self
+            .backend
+            .complete_async(&chat, req.n, req.seed, &sampling, self.sink.as_ref())
+            .await?;
         let mut texts = parse::spread(&replies, req.n);
         // a reply may hold several prompts, or too few came back
         for (i, t) in texts.iter_mut().enumerate() {
@@ -115,7 +151,8 @@ impl<B: Llm> Writer for LlmWriter<B> {
                 let seed = req.seed.wrapping_add(i as u64);
                 let more = self
                     .backend
-                    .complete(&chat, 1, seed, &sampling, self.sink.as_ref())?;
+                    .complete_async(&chat, 1, seed, &sampling, self.sink.as_ref())
+                    .await?;
                 *t = parse::spread(&more, 1).pop().flatten();
             }
         }
@@ -129,9 +166,10 @@ impl<B: Llm> Writer for LlmWriter<B> {
                 // ask once more, saying what was wrong
                 let seed = req.seed.wrapping_add(i as u64).wrapping_add(RETRY_SEED);
                 let again = instruct::again(&chat, &a, req.target, &first.0, &bad);
-                let reply =
-                    self.backend
-                        .complete(&again, 1, seed, &sampling, self.sink.as_ref())?;
+                let reply = self
+                    .backend
+                    .complete_async(&again, 1, seed, &sampling, self.sink.as_ref())
+                    .await?;
                 let text = parse::spread(&reply, 1).pop().flatten().unwrap_or_default();
                 let second = guard::shape(req.target, &text, &draft);
                 if guard::violations(&a, req.target, &second.0, &second.1).is_empty() {

@@ -12,7 +12,6 @@
 //! profile's `api_key`/`api_key_env`/`url` override them. The key goes in
 //! the `Authorization` header only and is scrubbed from every message.
 
-use crate::bridge::Bridge;
 use crate::instruct::Chat;
 use crate::{Llm, Sampling, Sink, WriterProfile};
 use mural_http::{Client, HttpError, Kind, Limit, Policy, Reply, Verdict};
@@ -60,7 +59,6 @@ pub struct OpenAiChat {
     use_n: AtomicBool,
     /// Whether to send temperature and top_p (reasoning models refuse them).
     sampling_params: AtomicBool,
-    bridge: Bridge,
 }
 
 enum Answer {
@@ -140,8 +138,6 @@ impl OpenAiChat {
         let client = b
             .build()
             .map_err(|e| config(format!("cannot set up the openai writer: {e}")))?;
-        let bridge = Bridge::new()
-            .map_err(|e| config(format!("cannot start the openai writer's runtime: {e}")))?;
         Ok(OpenAiChat {
             client,
             base,
@@ -150,7 +146,6 @@ impl OpenAiChat {
             token_param,
             use_n: AtomicBool::new(p.n.unwrap_or(true)),
             sampling_params: AtomicBool::new(true),
-            bridge,
         })
     }
 
@@ -414,19 +409,32 @@ impl Llm for OpenAiChat {
         sampling: &Sampling,
         sink: Option<&Sink>,
     ) -> Result<Vec<String>, WriteError> {
-        let texts = match self.complete_once(chat, n, seed, sampling, sink) {
-            // reasoning models take only their default sampling: once told,
-            // mural stops sending it
-            Err(WriteError::Config { message })
-                if refuses_sampling(&message)
-                    && self.sampling_params.swap(false, Ordering::Relaxed) =>
-            {
-                self.complete_once(chat, n, seed, sampling, sink)
-            }
-            r => r,
-        }?;
-        // a model that echoes the key must not get it stored with the prompt
-        Ok(texts.iter().map(|t| self.client.redact(t)).collect())
+        crate::bridge::block_here(self.complete_async(chat, n, seed, sampling, sink))
+    }
+
+    fn complete_async<'a>(
+        &'a self,
+        chat: &'a Chat,
+        n: usize,
+        seed: u64,
+        sampling: &'a Sampling,
+        sink: Option<&'a Sink>,
+    ) -> crate::BoxFuture<'a, Result<Vec<String>, WriteError>> {
+        Box::pin(async move {
+            let texts = match self.complete_once(chat, n, seed, sampling, sink).await {
+                // reasoning models take only their default sampling: once
+                // told, mural stops sending it
+                Err(WriteError::Config { message })
+                    if refuses_sampling(&message)
+                        && self.sampling_params.swap(false, Ordering::Relaxed) =>
+                {
+                    self.complete_once(chat, n, seed, sampling, sink).await
+                }
+                r => r,
+            }?;
+            // a model that echoes the key must not get it stored with the prompt
+            Ok(texts.iter().map(|t| self.client.redact(t)).collect())
+        })
     }
 }
 
@@ -440,7 +448,7 @@ fn refuses_sampling(message: &str) -> bool {
 }
 
 impl OpenAiChat {
-    fn complete_once(
+    async fn complete_once(
         &self,
         chat: &Chat,
         n: usize,
@@ -465,12 +473,7 @@ impl OpenAiChat {
         };
         let mut out: Vec<Option<String>> = vec![None; n];
         if n > 1 && self.use_n.load(Ordering::Relaxed) {
-            match self
-                .bridge
-                .run(call(n, seed, 0).run())
-                .ok_or_else(died)?
-                .map_err(|e| self.error(e))?
-            {
+            match call(n, seed, 0).run().await.map_err(|e| self.error(e))? {
                 Answer::Choices(c) => {
                     for (slot, text) in out.iter_mut().zip(c) {
                         *slot = Some(text);
@@ -490,29 +493,21 @@ impl OpenAiChat {
             .map(|&i| (i, call(1, seed.wrapping_add(i as u64), i)))
             .collect();
         let streaming = sink.is_some();
-        let results = self
-            .bridge
-            .run(async move {
-                let mut results = Vec::new();
-                if streaming {
-                    for (i, c) in calls {
-                        results.push((i, c.run().await));
-                    }
-                } else {
-                    let mut set = tokio::task::JoinSet::new();
-                    for (i, c) in calls {
-                        set.spawn(async move { (i, c.run().await) });
-                    }
-                    while let Some(r) = set.join_next().await {
-                        if let Ok(r) = r {
-                            results.push(r);
-                        }
-                    }
-                }
-                results
-            })
-            .ok_or_else(died)?;
-        let mut results = results;
+        let mut results = Vec::new();
+        if streaming {
+            for (i, c) in calls {
+                results.push((i, c.run().await));
+            }
+        } else {
+            // concurrently, on whatever runtime awaits this
+            let all = calls
+                .into_iter()
+                .map(|(i, c)| async move { (i, c.run().await) });
+            results = futures_util::future::join_all(all).await;
+        }
+        if results.len() != missing.len() {
+            return Err(died());
+        }
         results.sort_by_key(|(i, _)| *i);
         for (i, r) in results {
             match r.map_err(|e| self.error(e))? {
