@@ -17,8 +17,8 @@ fn main() {
             req.seed = i as u64;
             let w = &BuiltinWriter.write(&req).unwrap()[0];
             for v in check(&a, target, &w.prompt, &w.negative_prompt) {
-                *counts.entry(v.rule).or_default() += 1;
-                if show.as_deref() == Some(v.rule) && shown < 15 {
+                *counts.entry(v.rule.as_str()).or_default() += 1;
+                if show.as_deref() == Some(v.rule.as_str()) && shown < 15 {
                     shown += 1;
                     println!(
                         "[{target}] {idea:?}: {}\n    {}\n    NEG {}",
