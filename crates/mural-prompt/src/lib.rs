@@ -22,5 +22,5 @@ pub use analysis::{analyze, Analysis};
 pub use compose::Structured;
 pub use lint::{lint, LintReport};
 pub use scene::{scene_from, scene_of, Scene};
-pub use target::Target;
+pub use target::{Target, UnknownTarget};
 pub use writer::{BuiltinWriter, VerbatimWriter, WriteError, WriteRequest, Writer, Written};
