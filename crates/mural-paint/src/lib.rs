@@ -12,10 +12,12 @@
 //! never write files or touch the gallery. Metadata and storage are the
 //! caller's job (`mural-meta`, `mural-gallery`).
 
+mod kind;
 pub mod remote;
 pub mod sketch;
 
-pub use remote::{build, suggested_target, Profile, KINDS};
+pub use kind::{PainterKind, UnknownPainterKind};
+pub use remote::{build, suggested_target, Profile};
 pub use sketch::SketchPainter;
 
 use serde::Serialize;
