@@ -112,7 +112,7 @@ impl Writer for Recorded {
     }
 
     fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
-        mural_prompt::writer::validate(req)?;
+        mural_prompt::validate(req)?;
         (0..req.n)
             .map(|i| {
                 let mut w = self

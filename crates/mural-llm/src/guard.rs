@@ -11,11 +11,10 @@
 //! the budget, and falls back to the built-in writer's prompt if that is
 //! still not enough.
 
-use mural_prompt::check::{check, Forbidden, Rule, Violation};
-use mural_prompt::compose::Licence;
-use mural_prompt::scene_from;
-use mural_prompt::target::subject_tag;
-use mural_prompt::{Analysis, Target, Written};
+use mural_prompt::{
+    check, lower_words, scene_from, subject_tag, Analysis, Forbidden, Licence, Rule, Target,
+    Violation, Written,
+};
 
 /// The invariants an LLM's prompt is held to.
 pub const RULES: &[Rule] = &[
@@ -44,7 +43,6 @@ fn min_extra_words(target: Target) -> usize {
 /// theme throughout", "the main subject"): any four-word run of the
 /// instructions that is not in the idea.
 fn echoes_instructions(a: &Analysis, target: Target, prompt: &str) -> Option<String> {
-    use mural_prompt::text::lower_words;
     let rules = format!(
         "{} {} keep the same theme throughout the main subject. write the prompt. \
          here is the prompt. do not add text. return only the prompt. one prompt per line",
@@ -157,9 +155,9 @@ pub fn shape(target: Target, text: &str, draft: &Written) -> (String, String) {
 /// The built-in writer's negative prompt, less the terms the model's
 /// prompt asks for ("photo" when the model chose a photograph).
 pub fn negative_for(prompt: &str, negative: &str) -> String {
-    let words: Vec<String> = mural_prompt::text::lower_words(prompt);
+    let words: Vec<String> = lower_words(prompt);
     let asks = |term: &str| {
-        mural_prompt::text::lower_words(term).iter().any(|t| {
+        lower_words(term).iter().any(|t| {
             t.len() >= 4
                 && words.iter().any(|w| {
                     w.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(w.as_str()))
@@ -191,13 +189,13 @@ pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) ->
             detail: format!("the prompt repeats the instructions ({e:?}), not a description"),
         });
     }
-    let extra = mural_prompt::text::lower_words(prompt)
+    let extra = lower_words(prompt)
         .len()
-        .saturating_sub(mural_prompt::text::lower_words(&a.idea).len());
+        .saturating_sub(lower_words(&a.idea).len());
     let body_words = if target.is_midjourney() {
-        mural_prompt::text::lower_words(crate::instruct::strip_params(prompt))
+        lower_words(crate::instruct::strip_params(prompt))
             .len()
-            .saturating_sub(mural_prompt::text::lower_words(&a.idea).len())
+            .saturating_sub(lower_words(&a.idea).len())
     } else {
         extra
     };

@@ -46,7 +46,7 @@ pub struct PaintRequest {
     /// space") cannot repaint it. Only the sketch reads it; without it the
     /// sketch reads the scene of the prompt.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scene: Option<mural_prompt::scene::Scene>,
+    pub scene: Option<mural_prompt::Scene>,
 }
 
 /// One painted image, encoded as PNG without metadata.

@@ -7,8 +7,7 @@
 use crate::{ItemError, ItemSpec, Kept, PaintItemError, PipelineError, Studio};
 use futures_util::stream::{self, StreamExt};
 use mural_gallery::{BatchItem, NewRun};
-use mural_prompt::writer::validate;
-use mural_prompt::Target;
+use mural_prompt::{validate, Target};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -1,7 +1,6 @@
 //! Runs the invariant checks over PartiPrompts and prints a summary:
 //! `cargo run --release -p mural-prompt --example parti_report [RULE]`.
-use mural_prompt::check::check;
-use mural_prompt::{analyze, BuiltinWriter, Target, WriteRequest, Writer};
+use mural_prompt::{analyze, check, BuiltinWriter, Target, WriteRequest, Writer};
 use std::collections::BTreeMap;
 
 fn main() {

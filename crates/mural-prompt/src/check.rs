@@ -105,7 +105,9 @@ pub fn camera_count(text: &str, words: &[String]) -> usize {
     terms().camera.count(words) + focal + text.to_lowercase().matches("f/").count()
 }
 
-/// What a fragment may not say, given the idea.
+/// What a fragment may not say, given the idea: daylight at night, colors
+/// in black and white, lens talk for a hand-made medium, clear skies in bad
+/// weather, people where the idea has none, and every excluded word.
 pub struct Forbidden {
     night: bool,
     mono: bool,
@@ -118,7 +120,7 @@ pub struct Forbidden {
 impl Forbidden {
     /// Whether any of its categorical rules is on: night, black and white,
     /// no lens talk, bad weather, no people.
-    pub fn rules(&self) -> [bool; 5] {
+    pub(crate) fn rules(&self) -> [bool; 5] {
         [
             self.night,
             self.mono,
@@ -129,7 +131,7 @@ impl Forbidden {
     }
 
     /// The idea's excluded words, as stems.
-    pub fn negated(&self) -> &[String] {
+    pub(crate) fn negated(&self) -> &[String] {
         &self.negated
     }
 
@@ -175,7 +177,7 @@ impl Forbidden {
     /// Negative terms, deduplicated, minus any that would fight the idea: a
     /// term sharing a word with the idea ("blurry" for "a blurry photo"), and
     /// "text" when the idea asks for text.
-    pub fn clean_negative(&self, terms: Vec<String>, a: &Analysis) -> Vec<String> {
+    pub(crate) fn clean_negative(&self, terms: Vec<String>, a: &Analysis) -> Vec<String> {
         let idea_stems: HashSet<String> = a
             .content_words
             .iter()
