@@ -28,7 +28,7 @@
 use crate::cli::usage;
 use anyhow::Result;
 use mural_llm::WriterProfile;
-use mural_paint::{Profile, KINDS};
+use mural_paint::{PainterKind, Profile};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -98,26 +98,7 @@ pub fn load() -> Result<Config> {
             path.display()
         ))
     })?;
-    for (name, p) in &cfg.painters {
-        if !KINDS.contains(&p.kind.as_str()) {
-            return Err(usage(format!(
-                "{}: painter profile {name:?} has kind {:?}; use one of: {}",
-                path.display(),
-                p.kind,
-                KINDS.join(", ")
-            )));
-        }
-    }
-    for (name, w) in &cfg.writers {
-        if !mural_llm::profile::KINDS.contains(&w.kind.as_str()) {
-            return Err(usage(format!(
-                "{}: writer profile {name:?} has kind {:?}; use one of: {}",
-                path.display(),
-                w.kind,
-                mural_llm::profile::KINDS.join(", ")
-            )));
-        }
-    }
+    // an unknown painter or writer kind was refused while parsing
     Ok(cfg)
 }
 
@@ -140,18 +121,18 @@ pub fn painter_profile(
             Some((k, m)) => (k, Some(m)),
             None => (spec, None),
         };
-        if !KINDS.contains(&kind) {
+        let Ok(kind) = kind.parse::<PainterKind>() else {
             let profiles: Vec<&str> = cfg.painters.keys().map(String::as_str).collect();
             return Err(usage(format!(
                 "unknown painter {spec:?}; use a kind ({}){}",
-                KINDS.join(", "),
+                PainterKind::names(),
                 if profiles.is_empty() {
                     " or add a [painters.NAME] profile to mural.toml".to_string()
                 } else {
                     format!(" or a profile from mural.toml ({})", profiles.join(", "))
                 }
             )));
-        }
+        };
         let mut p = Profile::of_kind(kind);
         p.model = m.map(str::to_string);
         (spec.to_string(), p)
@@ -164,5 +145,7 @@ pub fn painter_profile(
 
 /// The target that suits a painter when `--target` is not given.
 pub fn default_target(p: &Profile) -> &'static str {
-    mural_paint::suggested_target(&p.kind, p.model.as_deref().unwrap_or(""))
+    p.kind
+        .suggested_target(p.model.as_deref().unwrap_or(""))
+        .name()
 }

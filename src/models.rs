@@ -29,7 +29,7 @@ pub struct ModelsArgs {
 fn selection(args: &ModelsArgs, cfg: &config::Config) -> Result<Option<(Provider, Kind)>> {
     if let Some(p) = &args.painter {
         let (_, profile) = config::painter_profile(cfg, Some(p), None)?;
-        return match Provider::of_kind(&profile.kind) {
+        return match Provider::of_kind(profile.kind.as_str()) {
             Some(provider) => Ok(Some((provider, Kind::Image))),
             None => Err(usage(format!(
                 "painter {p:?} ({}) is a local engine: its models are what it has loaded, not a hosted catalog; use a hosted painter (openai, gemini, bfl, replicate, stability, runway)",
@@ -41,7 +41,7 @@ fn selection(args: &ModelsArgs, cfg: &config::Config) -> Result<Option<(Provider
         let kind = cfg
             .writers
             .get(w.as_str())
-            .map(|p| p.kind.clone())
+            .map(|p| p.kind.to_string())
             .unwrap_or_else(|| w.split(':').next().unwrap_or("").to_string());
         return match kind.as_str() {
             "openai" => Ok(Some((Provider::Openai, Kind::Chat))),

@@ -1,9 +1,7 @@
 //! The writer's invariants on every PartiPrompts idea and every target.
 
 use crate::util::parti_prompts;
-use mural_prompt::check::check;
-use mural_prompt::text::jaccard;
-use mural_prompt::{analyze, BuiltinWriter, Target, WriteRequest, Writer};
+use mural_prompt::{analyze, check, jaccard, BuiltinWriter, Target, WriteRequest, Writer};
 
 fn write(idea: &str, target: Target, n: usize, seed: u64) -> Vec<mural_prompt::Written> {
     let mut req = WriteRequest::new(idea, target);

@@ -440,7 +440,7 @@ fn gated_painter() -> GatedPainter {
 fn a_flood_of_paints_past_the_bound_gets_429_with_retry_after() {
     let painter = gated_painter();
     let mut profiles = std::collections::BTreeMap::new();
-    let mut slow = mural_paint::Profile::of_kind("a1111");
+    let mut slow = mural_paint::Profile::of_kind(mural_paint::PainterKind::A1111);
     slow.url = Some(painter.url.clone());
     profiles.insert("gated".to_string(), slow);
     let limits = mural_serve::Limits {

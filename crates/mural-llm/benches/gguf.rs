@@ -56,7 +56,7 @@ fn main() {
     // 1. cold start: load, then one guarded prompt
     let profile = WriterProfile {
         threads: Some(threads),
-        ..WriterProfile::of_kind("gguf")
+        ..WriterProfile::of_kind(mural_llm::WriterKind::Gguf)
     };
     let t0 = Instant::now();
     let g = Gguf::load(std::path::Path::new(&model), &profile).expect("load the model");

@@ -11,23 +11,22 @@
 //! the budget, and falls back to the built-in writer's prompt if that is
 //! still not enough.
 
-use mural_prompt::check::{check, Forbidden, Violation};
-use mural_prompt::compose::Licence;
-use mural_prompt::scene_from;
-use mural_prompt::target::subject_tag;
-use mural_prompt::{Analysis, Target, Written};
+use mural_prompt::{
+    check, lower_words, scene_from, subject_tag, Analysis, Forbidden, Licence, Rule, Target,
+    Violation, Written,
+};
 
 /// The invariants an LLM's prompt is held to.
-pub const RULES: &[&str] = &[
-    "dropped_word",
-    "quote_changed",
-    "contradiction",
-    "camera_terms",
-    "budget",
-    "repeated_phrase",
-    "echo",
-    "too_short",
-    "misfit",
+pub const RULES: &[Rule] = &[
+    Rule::DroppedWord,
+    Rule::QuoteChanged,
+    Rule::Contradiction,
+    Rule::CameraTerms,
+    Rule::Budget,
+    Rule::RepeatedPhrase,
+    Rule::Echo,
+    Rule::TooShort,
+    Rule::Misfit,
 ];
 
 /// The fewest words a prompt for `target` may have beyond the idea's own:
@@ -44,7 +43,6 @@ fn min_extra_words(target: Target) -> usize {
 /// theme throughout", "the main subject"): any four-word run of the
 /// instructions that is not in the idea.
 fn echoes_instructions(a: &Analysis, target: Target, prompt: &str) -> Option<String> {
-    use mural_prompt::text::lower_words;
     let rules = format!(
         "{} {} keep the same theme throughout the main subject. write the prompt. \
          here is the prompt. do not add text. return only the prompt. one prompt per line",
@@ -157,9 +155,9 @@ pub fn shape(target: Target, text: &str, draft: &Written) -> (String, String) {
 /// The built-in writer's negative prompt, less the terms the model's
 /// prompt asks for ("photo" when the model chose a photograph).
 pub fn negative_for(prompt: &str, negative: &str) -> String {
-    let words: Vec<String> = mural_prompt::text::lower_words(prompt);
+    let words: Vec<String> = lower_words(prompt);
     let asks = |term: &str| {
-        mural_prompt::text::lower_words(term).iter().any(|t| {
+        lower_words(term).iter().any(|t| {
             t.len() >= 4
                 && words.iter().any(|w| {
                     w.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(w.as_str()))
@@ -177,7 +175,7 @@ pub fn negative_for(prompt: &str, negative: &str) -> String {
 pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<Violation> {
     if prompt.trim().is_empty() {
         return vec![Violation {
-            rule: "budget",
+            rule: Rule::Budget,
             detail: "the prompt is empty".to_string(),
         }];
     }
@@ -187,23 +185,23 @@ pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) ->
         .collect();
     if let Some(e) = echoes_instructions(a, target, prompt) {
         out.push(Violation {
-            rule: "echo",
+            rule: Rule::Echo,
             detail: format!("the prompt repeats the instructions ({e:?}), not a description"),
         });
     }
-    let extra = mural_prompt::text::lower_words(prompt)
+    let extra = lower_words(prompt)
         .len()
-        .saturating_sub(mural_prompt::text::lower_words(&a.idea).len());
+        .saturating_sub(lower_words(&a.idea).len());
     let body_words = if target.is_midjourney() {
-        mural_prompt::text::lower_words(crate::instruct::strip_params(prompt))
+        lower_words(crate::instruct::strip_params(prompt))
             .len()
-            .saturating_sub(mural_prompt::text::lower_words(&a.idea).len())
+            .saturating_sub(lower_words(&a.idea).len())
     } else {
         extra
     };
     if body_words < min_extra_words(target) {
         out.push(Violation {
-            rule: "too_short",
+            rule: Rule::TooShort,
             detail: format!(
                 "the prompt adds {body_words} words to the idea; {target} needs at least {} words of description",
                 min_extra_words(target)
@@ -218,13 +216,13 @@ pub fn violations(a: &Analysis, target: Target, prompt: &str, negative: &str) ->
     };
     if let Some(u) = units.iter().find(|u| !licence.allows(u)) {
         out.push(Violation {
-            rule: "misfit",
+            rule: Rule::Misfit,
             detail: format!("{u:?} says something that does not fit the idea"),
         });
     }
     if let Some(what) = markup(prompt).filter(|_| markup(&a.idea).is_none()) {
         out.push(Violation {
-            rule: "debris",
+            rule: Rule::Debris,
             detail: format!("the prompt contains {what}, not a description"),
         });
     }
@@ -287,7 +285,7 @@ pub fn repair(a: &Analysis, target: Target, prompt: &str, draft: &Written) -> St
     let lost = |p: &str| {
         violations(a, target, p, &draft.negative_prompt)
             .iter()
-            .any(|v| v.rule == "dropped_word" || v.rule == "quote_changed")
+            .any(|v| v.rule == Rule::DroppedWord || v.rule == Rule::QuoteChanged)
     };
     if units.is_empty() || lost(&join(&units)) {
         let subject = if tags {
@@ -301,7 +299,7 @@ pub fn repair(a: &Analysis, target: Target, prompt: &str, draft: &Written) -> St
     let over = |p: &str| {
         violations(a, target, p, &draft.negative_prompt)
             .iter()
-            .any(|v| v.rule == "budget")
+            .any(|v| v.rule == Rule::Budget)
     };
     while units.len() > 1 && over(&join(&units)) {
         units.pop();
@@ -338,7 +336,7 @@ mod tests {
             &d,
         );
         let v = violations(&a, Target::Dalle, &p, &n);
-        assert!(v.iter().any(|v| v.rule == "dropped_word"), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::DroppedWord), "{v:?}");
         let fixed = repair(&a, Target::Dalle, &p, &d);
         assert!(fixed.starts_with("A red fox in the snow."), "{fixed}");
         assert!(fixed.contains("soft light"), "{fixed}");
@@ -356,7 +354,7 @@ mod tests {
             "A neon sign that says OPEN LATE, glowing.",
             "",
         );
-        assert!(v.iter().any(|v| v.rule == "quote_changed"), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::QuoteChanged), "{v:?}");
         let fixed = repair(
             &a,
             Target::Flux,
@@ -376,7 +374,7 @@ mod tests {
         let (p, n) = shape(Target::Sd, &text, &d);
         assert!(violations(&a, Target::Sd, &p, &n)
             .iter()
-            .any(|v| v.rule == "budget"));
+            .any(|v| v.rule == Rule::Budget));
         let fixed = repair(&a, Target::Sd, &p, &d);
         assert!(violations(&a, Target::Sd, &fixed, &n).is_empty(), "{fixed}");
         assert!(fixed.starts_with("castle, hill"), "{fixed}");
@@ -391,7 +389,7 @@ mod tests {
         let text = "A lighthouse at midnight, its beam sweeping the dark sea in long arcs. Golden hour sunlight warms the rocks. Stars fill the sky.";
         assert!(violations(&a, Target::Dalle, text, "")
             .iter()
-            .any(|v| v.rule == "contradiction"));
+            .any(|v| v.rule == Rule::Contradiction));
         let fixed = repair(&a, Target::Dalle, text, &d);
         assert!(!fixed.contains("sunlight"), "{fixed}");
         assert!(fixed.contains("Stars fill the sky."), "{fixed}");
@@ -421,8 +419,8 @@ mod tests {
         let d = draft(idea, Target::Dalle);
         let text = "A red fox in the snow. <p>I am a fox.</p> Soft snow falls on the red fox, dusting its russet coat and bushy tail. Soft snow falls on the red fox, dusting its russet coat and bushy tail.";
         let v = violations(&a, Target::Dalle, text, "");
-        assert!(v.iter().any(|v| v.rule == "debris"), "{v:?}");
-        assert!(v.iter().any(|v| v.rule == "repeated_phrase"), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::Debris), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::RepeatedPhrase), "{v:?}");
         let fixed = repair(&a, Target::Dalle, text, &d);
         assert_eq!(
             fixed,
@@ -437,8 +435,8 @@ mod tests {
         let a = analyze(idea);
         let text = "A beach sunset. Keep the same theme throughout (the main subject)";
         let v = violations(&a, Target::Dalle, text, "");
-        assert!(v.iter().any(|v| v.rule == "echo"), "{v:?}");
-        assert!(v.iter().any(|v| v.rule == "too_short"), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::Echo), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::TooShort), "{v:?}");
         let fixed = repair(&a, Target::Dalle, text, &draft(idea, Target::Dalle));
         assert!(!fixed.contains("same theme"), "{fixed}");
     }
@@ -448,7 +446,7 @@ mod tests {
         let idea = "a red fox in the snow";
         let a = analyze(idea);
         let v = violations(&a, Target::Dalle, "A red fox in the snow, soft light.", "");
-        assert!(v.iter().any(|v| v.rule == "too_short"), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::TooShort), "{v:?}");
         let (p, n) = shape(
             Target::Sd,
             "red fox, snow, russet fur, bushy tail, falling flakes, pine forest",
@@ -456,7 +454,7 @@ mod tests {
         );
         assert!(!violations(&a, Target::Sd, &p, &n)
             .iter()
-            .any(|v| v.rule == "too_short"));
+            .any(|v| v.rule == Rule::TooShort));
     }
 
     #[test]
@@ -465,7 +463,7 @@ mod tests {
         let a = analyze(idea);
         let text = "A penguin on an ice floe, sleek black-and-white plumage gleaming. Steam curls from a plate of crumbs beside it. Dark water laps at the edge of the ice.";
         let v = violations(&a, Target::Dalle, text, "");
-        assert!(v.iter().any(|v| v.rule == "misfit"), "{v:?}");
+        assert!(v.iter().any(|v| v.rule == Rule::Misfit), "{v:?}");
         let fixed = repair(&a, Target::Dalle, text, &draft(idea, Target::Dalle));
         assert!(!fixed.contains("Steam"), "{fixed}");
     }

@@ -7,8 +7,7 @@
 //! reproduces from its seed wherever the backend honors seeds.
 
 use crate::Sampling;
-use mural_prompt::check::Violation;
-use mural_prompt::{Analysis, BuiltinWriter, Target, WriteRequest, Writer};
+use mural_prompt::{Analysis, BuiltinWriter, Target, Violation, WriteRequest, Writer};
 use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +157,7 @@ pub fn system(a: &Analysis, target: Target, vary: bool) -> String {
             "it is {}, not a photograph: no lens or camera words",
             a.medium
                 .as_deref()
-                .map(mural_prompt::compose::medium_phrase)
+                .map(mural_prompt::medium_phrase)
                 .unwrap_or_else(|| "an artwork".to_string())
         ));
     }

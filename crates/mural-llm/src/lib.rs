@@ -25,10 +25,9 @@ pub mod profile;
 pub mod gguf;
 
 pub use instruct::{Chat, Message, Role};
-pub use profile::{build, lifecycle, Sink, WriterProfile};
+pub use profile::{build, lifecycle, Sink, UnknownWriterKind, WriterKind, WriterProfile};
 
-use mural_prompt::writer::validate;
-use mural_prompt::{analyze, BuiltinWriter, WriteError, WriteRequest, Writer, Written};
+use mural_prompt::{analyze, validate, BuiltinWriter, WriteError, WriteRequest, Writer, Written};
 
 /// How to sample one completion.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -573,21 +573,24 @@ mod tests {
 
     #[test]
     fn no_key_for_openai_itself_is_a_setup_error() {
-        let e = match OpenAiChat::new(&WriterProfile::of_kind("openai"), &|_| None) {
+        let e = match OpenAiChat::new(&WriterProfile::of_kind(crate::WriterKind::Openai), &|_| {
+            None
+        }) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("built without a key"),
         };
         assert!(e.contains("OPENAI_API_KEY"), "{e}");
         // a local server needs none
         let local = |k: &str| (k == "OPENAI_BASE_URL").then(|| "http://127.0.0.1:9/v1".to_string());
-        let w = OpenAiChat::new(&WriterProfile::of_kind("openai"), &local).unwrap();
+        let w =
+            OpenAiChat::new(&WriterProfile::of_kind(crate::WriterKind::Openai), &local).unwrap();
         // the catalog's default chat model, with the token field it takes
         assert_eq!(w.token_param, "max_completion_tokens");
         assert_eq!(w.name(), "openai:gpt-6-luna");
         // a local model keeps the older field
         let p = WriterProfile {
             model: Some("llama3.2".into()),
-            ..WriterProfile::of_kind("openai")
+            ..WriterProfile::of_kind(crate::WriterKind::Openai)
         };
         assert_eq!(
             OpenAiChat::new(&p, &local).unwrap().token_param,

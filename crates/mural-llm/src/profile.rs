@@ -15,23 +15,103 @@
 
 use crate::{LlmWriter, Sampling};
 use mural_prompt::{BuiltinWriter, VerbatimWriter, WriteError, Writer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 
 /// Hears streamed text: (completion index, piece).
 pub type Sink = Arc<dyn Fn(usize, &str) + Send + Sync>;
 
-/// The kinds a `[writers.NAME]` profile may have.
-pub const KINDS: &[&str] = &["openai", "gguf"];
+/// The kind of a `[writers.NAME]` profile. Its name (`as_str`, `Display`,
+/// serde) is lowercase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum WriterKind {
+    /// Any OpenAI-compatible `/chat/completions` endpoint.
+    #[default]
+    Openai,
+    /// A GGUF model run in process (feature `llama`).
+    Gguf,
+}
+
+impl WriterKind {
+    pub const ALL: [WriterKind; 2] = [WriterKind::Openai, WriterKind::Gguf];
+
+    /// The kind's name ("openai").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriterKind::Openai => "openai",
+            WriterKind::Gguf => "gguf",
+        }
+    }
+
+    /// Every kind's name, comma-separated, for messages.
+    pub fn names() -> String {
+        WriterKind::ALL.map(WriterKind::as_str).join(", ")
+    }
+}
+
+impl fmt::Display for WriterKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no writer kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown writer kind {name:?}; use one of: {}", WriterKind::names())]
+pub struct UnknownWriterKind {
+    pub name: String,
+}
+
+impl FromStr for WriterKind {
+    type Err = UnknownWriterKind;
+
+    /// A kind's exact name ("openai").
+    fn from_str(s: &str) -> Result<WriterKind, UnknownWriterKind> {
+        WriterKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownWriterKind {
+                name: s.to_string(),
+            })
+    }
+}
+
+impl Serialize for WriterKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for WriterKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<WriterKind, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `kind = "..."` in a `[writers.NAME]` profile: an unknown kind says that
+/// the profile has it, and lists the kinds.
+fn profile_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<WriterKind, D::Error> {
+    let name = std::borrow::Cow::<str>::deserialize(d)?;
+    name.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "a writer profile has kind {name:?}; use one of: {}",
+            WriterKind::names()
+        ))
+    })
+}
 
 /// One `[writers.NAME]` profile. Every field but `kind` is optional.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WriterProfile {
     /// "openai" (any OpenAI-compatible chat endpoint) or "gguf".
-    pub kind: String,
+    #[serde(deserialize_with = "profile_kind")]
+    pub kind: WriterKind,
     /// Base URL, e.g. `http://127.0.0.1:11434/v1`; default
     /// `OPENAI_BASE_URL`, else OpenAI's.
     pub url: Option<String>,
@@ -62,9 +142,9 @@ pub struct WriterProfile {
 }
 
 impl WriterProfile {
-    pub fn of_kind(kind: &str) -> WriterProfile {
+    pub fn of_kind(kind: WriterKind) -> WriterProfile {
         WriterProfile {
-            kind: kind.to_string(),
+            kind,
             ..WriterProfile::default()
         }
     }
@@ -99,15 +179,17 @@ fn resolve(spec: &str, profiles: &BTreeMap<String, WriterProfile>) -> Result<Res
     Ok(match spec.split_once(':') {
         None if spec == "builtin" => Resolved::Builtin,
         None if spec == "verbatim" => Resolved::Verbatim,
-        None if spec == "openai" => Resolved::Profile(Box::new(WriterProfile::of_kind("openai"))),
+        None if spec == "openai" => {
+            Resolved::Profile(Box::new(WriterProfile::of_kind(WriterKind::Openai)))
+        }
         Some(("openai", m)) if !m.trim().is_empty() => Resolved::Profile(Box::new(WriterProfile {
             model: Some(m.trim().to_string()),
-            ..WriterProfile::of_kind("openai")
+            ..WriterProfile::of_kind(WriterKind::Openai)
         })),
         Some(("gguf", path)) if !path.trim().is_empty() => {
             Resolved::Profile(Box::new(WriterProfile {
                 path: Some(PathBuf::from(path.trim())),
-                ..WriterProfile::of_kind("gguf")
+                ..WriterProfile::of_kind(WriterKind::Gguf)
             }))
         }
         _ => {
@@ -151,7 +233,7 @@ pub fn lifecycle(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, WriteError> {
     match resolve(spec.trim(), profiles)? {
-        Resolved::Profile(p) if p.kind == "openai" => {
+        Resolved::Profile(p) if p.kind == WriterKind::Openai => {
             crate::openai::judge(&crate::openai::model_of(&p), env)
         }
         _ => Ok(None),
@@ -173,14 +255,14 @@ fn build_profile(
     env: &dyn Fn(&str) -> Option<String>,
     sink: Option<Sink>,
 ) -> Result<Box<dyn Writer>, WriteError> {
-    match p.kind.as_str() {
-        "openai" => {
+    match p.kind {
+        WriterKind::Openai => {
             let backend = crate::openai::OpenAiChat::new(p, env)?;
             Ok(Box::new(
                 LlmWriter::new(backend).sampling_from(p).stream(sink),
             ))
         }
-        "gguf" => {
+        WriterKind::Gguf => {
             let path = p.path.clone().ok_or_else(|| {
                 config(format!(
                     "writer profile {label:?} has kind \"gguf\" but no path; add path = \"/models/model.gguf\""
@@ -207,10 +289,6 @@ fn build_profile(
                 )))
             }
         }
-        other => Err(config(format!(
-            "writer profile {label:?} has kind {other:?}; use one of: {}",
-            KINDS.join(", ")
-        ))),
     }
 }
 
@@ -226,6 +304,37 @@ impl<B: crate::Llm> LlmWriter<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writer_kinds_keep_their_names_through_parse_display_and_serde() {
+        assert_eq!(WriterKind::ALL.map(WriterKind::as_str), ["openai", "gguf"]);
+        for k in WriterKind::ALL {
+            assert_eq!(k.as_str().parse::<WriterKind>(), Ok(k));
+            assert_eq!(k.to_string(), k.as_str());
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(serde_json::from_str::<WriterKind>(&json).unwrap(), k);
+        }
+        let p: WriterProfile =
+            serde_json::from_str(r#"{"kind": "gguf", "path": "m.gguf"}"#).unwrap();
+        assert_eq!(p.kind, WriterKind::Gguf);
+    }
+
+    #[test]
+    fn an_unknown_writer_kind_lists_the_kinds() {
+        let e = "claude".parse::<WriterKind>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown writer kind \"claude\"; use one of: openai, gguf"
+        );
+        assert!("OpenAI".parse::<WriterKind>().is_err());
+        let e = serde_json::from_str::<WriterProfile>(r#"{"kind": "claude"}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("a writer profile has kind \"claude\"; use one of: openai, gguf"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_tilde_after_gguf_means_home() {

@@ -29,7 +29,7 @@ fn main() {
             let scene = mural_prompt::scene_of(idea);
             println!(
                 "  framing {} {}",
-                mural_prompt::compose::framing_of(&scene),
+                mural_prompt::framing_of(&scene),
                 serde_json::to_string(&scene).unwrap()
             );
         }

@@ -12,10 +12,12 @@
 //! never write files or touch the gallery. Metadata and storage are the
 //! caller's job (`mural-meta`, `mural-gallery`).
 
+mod kind;
 pub mod remote;
 pub mod sketch;
 
-pub use remote::{build, suggested_target, Profile, KINDS};
+pub use kind::{PainterKind, UnknownPainterKind};
+pub use remote::{build, suggested_target, Profile};
 pub use sketch::SketchPainter;
 
 use serde::Serialize;
@@ -44,7 +46,7 @@ pub struct PaintRequest {
     /// space") cannot repaint it. Only the sketch reads it; without it the
     /// sketch reads the scene of the prompt.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scene: Option<mural_prompt::scene::Scene>,
+    pub scene: Option<mural_prompt::Scene>,
 }
 
 /// One painted image, encoded as PNG without metadata.

@@ -9,8 +9,7 @@ use crate::run::{Start, Studio};
 use crate::{ItemError, ItemSpec, Kept, PaintItemError, PipelineError};
 use futures_util::stream::{self, StreamExt};
 use mural_gallery::{BatchItem, BatchStatus, Gallery, GalleryError, ItemStatus, Lease, LeaseKind};
-use mural_prompt::writer::validate;
-use mural_prompt::Target;
+use mural_prompt::{validate, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -9,7 +9,7 @@
 //! the same way. Fields added later must have a default, so older recipes
 //! keep reading; a recipe from a newer mural is refused with a clear error.
 
-use crate::spec::{target_name, ItemSpec};
+use crate::spec::ItemSpec;
 use mural_prompt::Target;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -55,7 +55,6 @@ pub struct Recipe {
     /// The writer's name ("builtin", "openai:gpt-6-luna", a profile).
     #[serde(default = "builtin")]
     pub writer: String,
-    #[serde(with = "target_name")]
     pub target: Target,
     #[serde(default)]
     pub style: Option<String>,

@@ -58,7 +58,7 @@ impl Writer for Recorded {
     }
 
     fn write(&self, req: &WriteRequest) -> Result<Vec<Written>, WriteError> {
-        mural_prompt::writer::validate(req)?;
+        mural_prompt::validate(req)?;
         let fresh = if self.builtin() && self.prompts.len() < req.n {
             Some(BuiltinWriter.write(req)?)
         } else {

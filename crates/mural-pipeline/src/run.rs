@@ -106,8 +106,7 @@ impl Studio<'_> {
     /// work is refused here, as bad input.
     pub fn check(&self, spec: &ItemSpec) -> Result<(), ItemError> {
         let req = spec.write_request();
-        mural_prompt::writer::validate(&req)
-            .map_err(|e| ItemError::from_write(self.writer_stage(), e))?;
+        mural_prompt::validate(&req).map_err(|e| ItemError::from_write(self.writer_stage(), e))?;
         let limits = self.painter.limits();
         let invalid = |message: String| ItemError::Invalid {
             stage: self.painter_stage(),

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemSpec {
     pub idea: String,
-    #[serde(with = "target_name")]
     pub target: Target,
     pub style: Option<String>,
     /// Images: the first is the main prompt, the rest variations.
@@ -39,7 +38,7 @@ impl ItemSpec {
     /// Checks what every writer refuses (an empty idea, a bad count, an
     /// unknown style).
     pub fn validate(&self) -> Result<(), ItemError> {
-        mural_prompt::writer::validate(&self.write_request())
+        mural_prompt::validate(&self.write_request())
             .map_err(|e| ItemError::from_write(Stage::writer("any"), e))
     }
 
@@ -110,26 +109,6 @@ pub fn join_negative(a: &str, b: &str) -> String {
         }
     }
     out.join(", ")
-}
-
-/// A target as its canonical name; any name or alias reads back.
-pub(crate) mod target_name {
-    use mural_prompt::Target;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Target, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(t.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Target, D::Error> {
-        let name = String::deserialize(d)?;
-        Target::parse(&name).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown target {name:?}; use one of: {}",
-                Target::names()
-            ))
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! Runs the invariant checks over PartiPrompts and prints a summary:
 //! `cargo run --release -p mural-prompt --example parti_report [RULE]`.
-use mural_prompt::check::check;
-use mural_prompt::{analyze, BuiltinWriter, Target, WriteRequest, Writer};
+use mural_prompt::{analyze, check, BuiltinWriter, Target, WriteRequest, Writer};
 use std::collections::BTreeMap;
 
 fn main() {
@@ -17,8 +16,8 @@ fn main() {
             req.seed = i as u64;
             let w = &BuiltinWriter.write(&req).unwrap()[0];
             for v in check(&a, target, &w.prompt, &w.negative_prompt) {
-                *counts.entry(v.rule).or_default() += 1;
-                if show.as_deref() == Some(v.rule) && shown < 15 {
+                *counts.entry(v.rule.as_str()).or_default() += 1;
+                if show.as_deref() == Some(v.rule.as_str()) && shown < 15 {
                     shown += 1;
                     println!(
                         "[{target}] {idea:?}: {}\n    {}\n    NEG {}",

@@ -8,7 +8,7 @@ use crate::analysis::Analysis;
 use crate::target::Target;
 use crate::text::{article_for, lower_words, stem};
 use mural_knowledge::knowledge;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
@@ -105,7 +105,9 @@ pub fn camera_count(text: &str, words: &[String]) -> usize {
     terms().camera.count(words) + focal + text.to_lowercase().matches("f/").count()
 }
 
-/// What a fragment may not say, given the idea.
+/// What a fragment may not say, given the idea: daylight at night, colors
+/// in black and white, lens talk for a hand-made medium, clear skies in bad
+/// weather, people where the idea has none, and every excluded word.
 pub struct Forbidden {
     night: bool,
     mono: bool,
@@ -118,7 +120,7 @@ pub struct Forbidden {
 impl Forbidden {
     /// Whether any of its categorical rules is on: night, black and white,
     /// no lens talk, bad weather, no people.
-    pub fn rules(&self) -> [bool; 5] {
+    pub(crate) fn rules(&self) -> [bool; 5] {
         [
             self.night,
             self.mono,
@@ -129,7 +131,7 @@ impl Forbidden {
     }
 
     /// The idea's excluded words, as stems.
-    pub fn negated(&self) -> &[String] {
+    pub(crate) fn negated(&self) -> &[String] {
         &self.negated
     }
 
@@ -175,7 +177,7 @@ impl Forbidden {
     /// Negative terms, deduplicated, minus any that would fight the idea: a
     /// term sharing a word with the idea ("blurry" for "a blurry photo"), and
     /// "text" when the idea asks for text.
-    pub fn clean_negative(&self, terms: Vec<String>, a: &Analysis) -> Vec<String> {
+    pub(crate) fn clean_negative(&self, terms: Vec<String>, a: &Analysis) -> Vec<String> {
         let idea_stems: HashSet<String> = a
             .content_words
             .iter()
@@ -202,14 +204,86 @@ impl Forbidden {
     }
 }
 
+/// Which invariant a [`Violation`] breaks. Its name (`as_str`, `Display`
+/// and serde, in snake_case) is stable: JSON and messages carry it.
+///
+/// [`check`] finds the first seven; the LLM writers' guard adds the last
+/// four (text that is no description of the idea).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// A content word of the idea is missing.
+    DroppedWord,
+    /// Quoted text is not verbatim.
+    QuoteChanged,
+    /// The text adds what the idea rules out (daylight at night, color in
+    /// black and white, people where there are none).
+    Contradiction,
+    /// Lens or camera words for a non-photographic medium.
+    CameraTerms,
+    /// A wrong article, an article before a plural, a placeholder.
+    Grammar,
+    /// A four-word phrase said twice.
+    RepeatedPhrase,
+    /// Over the target's budget (CLIP tokens, characters), or empty.
+    Budget,
+    /// The text repeats the instructions the model was given.
+    Echo,
+    /// Too few words of description beyond the idea.
+    TooShort,
+    /// A detail the knowledge rules out for this idea.
+    Misfit,
+    /// Chat debris: markup, template braces, links, code fences.
+    Debris,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 11] = [
+        Rule::DroppedWord,
+        Rule::QuoteChanged,
+        Rule::Contradiction,
+        Rule::CameraTerms,
+        Rule::Grammar,
+        Rule::RepeatedPhrase,
+        Rule::Budget,
+        Rule::Echo,
+        Rule::TooShort,
+        Rule::Misfit,
+        Rule::Debris,
+    ];
+
+    /// The rule's stable name ("dropped_word").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::DroppedWord => "dropped_word",
+            Rule::QuoteChanged => "quote_changed",
+            Rule::Contradiction => "contradiction",
+            Rule::CameraTerms => "camera_terms",
+            Rule::Grammar => "grammar",
+            Rule::RepeatedPhrase => "repeated_phrase",
+            Rule::Budget => "budget",
+            Rule::Echo => "echo",
+            Rule::TooShort => "too_short",
+            Rule::Misfit => "misfit",
+            Rule::Debris => "debris",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One broken invariant.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Violation {
-    pub rule: &'static str,
+    pub rule: Rule,
     pub detail: String,
 }
 
-fn v(rule: &'static str, detail: String) -> Violation {
+fn v(rule: Rule, detail: String) -> Violation {
     Violation { rule, detail }
 }
 
@@ -237,7 +311,7 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
         };
         if !found {
             out.push(v(
-                "dropped_word",
+                Rule::DroppedWord,
                 format!("the idea's word {w:?} is missing"),
             ));
         }
@@ -246,7 +320,7 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
     for q in &a.quoted {
         if !prompt.contains(q.as_str()) {
             out.push(v(
-                "quote_changed",
+                Rule::QuoteChanged,
                 format!("quoted text {q:?} is not verbatim"),
             ));
         }
@@ -254,11 +328,14 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
     // 3. No contradictions: generated text adds no term the idea rules out.
     let added = |set: &TermSet| set.count(&pw) > set.count(&iw);
     if a.is_night() && added(&t.daylight) {
-        out.push(v("contradiction", "daylight words in a night scene".into()));
+        out.push(v(
+            Rule::Contradiction,
+            "daylight words in a night scene".into(),
+        ));
     }
     if a.monochrome && added(&t.colors) {
         out.push(v(
-            "contradiction",
+            Rule::Contradiction,
             "color words in a black and white idea".into(),
         ));
     }
@@ -268,13 +345,13 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
         .any(|n| t.people.hits(std::slice::from_ref(n)));
     if people_negated && added(&t.people) {
         out.push(v(
-            "contradiction",
+            Rule::Contradiction,
             "people added to an idea without people".into(),
         ));
     }
     if a.non_photographic() && camera_count(prompt, &pw) > camera_count(&a.idea, &iw) {
         out.push(v(
-            "camera_terms",
+            Rule::CameraTerms,
             "lens or camera words for a non-photographic medium".into(),
         ));
     }
@@ -287,7 +364,7 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
             if (art.lower == "a" || art.lower == "an") && prompt[art.end..next.start] == *" " {
                 let phrase = format!("{} {}", art.lower, next.lower);
                 if article_for(next.text) != art.lower && !idea_lower.contains(&phrase) {
-                    out.push(v("grammar", format!("wrong article in {phrase:?}")));
+                    out.push(v(Rule::Grammar, format!("wrong article in {phrase:?}")));
                 }
                 // "a" before a plural noun the writer added
                 // "a sports car", "a news stand": plurals that modify a noun
@@ -312,14 +389,14 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
                     && !idea_lower.contains(&phrase)
                 {
                     out.push(v(
-                        "grammar",
+                        Rule::Grammar,
                         format!("article before a plural in {phrase:?}"),
                     ));
                 }
             }
         }
         if prompt.contains("{its}") || prompt.contains("{is}") {
-            out.push(v("grammar", "unfilled placeholder".into()));
+            out.push(v(Rule::Grammar, "unfilled placeholder".into()));
         }
         // quoted text may be repeated for emphasis
         let unquote = |text: &str| {
@@ -330,7 +407,7 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
             lower_words(&t)
         };
         if let Some(p) = repeated_phrase(&unquote(prompt), &unquote(&a.idea)) {
-            out.push(v("repeated_phrase", format!("{p:?} appears twice")));
+            out.push(v(Rule::RepeatedPhrase, format!("{p:?} appears twice")));
         }
     }
     // 5. Budgets.
@@ -339,7 +416,7 @@ pub fn check(a: &Analysis, target: Target, prompt: &str, negative: &str) -> Vec<
             .warnings
             .into_iter()
             .filter(|w| w.code != "contradiction")
-            .map(|w| v("budget", w.message)),
+            .map(|w| v(Rule::Budget, w.message)),
     );
     out
 }
@@ -356,4 +433,49 @@ fn repeated_phrase(pw: &[String], iw: &[String]) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_are_the_old_strings_through_serde_and_display() {
+        let old = [
+            "dropped_word",
+            "quote_changed",
+            "contradiction",
+            "camera_terms",
+            "grammar",
+            "repeated_phrase",
+            "budget",
+            "echo",
+            "too_short",
+            "misfit",
+            "debris",
+        ];
+        assert_eq!(Rule::ALL.len(), old.len());
+        for (rule, name) in Rule::ALL.into_iter().zip(old) {
+            assert_eq!(rule.as_str(), name);
+            assert_eq!(rule.to_string(), name);
+            let json = serde_json::to_string(&rule).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<Rule>(&json).unwrap(), rule);
+        }
+        assert!(serde_json::from_str::<Rule>("\"DroppedWord\"").is_err());
+    }
+
+    #[test]
+    fn a_violation_serializes_its_rule_by_name() {
+        let a = crate::analyze("a red fox in the snow");
+        let found = check(&a, Target::Dalle, "A red animal in the snow.", "");
+        let dropped = found
+            .iter()
+            .find(|v| v.rule == Rule::DroppedWord)
+            .expect("fox is missing");
+        assert_eq!(
+            serde_json::to_value(dropped).unwrap(),
+            serde_json::json!({"rule": "dropped_word", "detail": "the idea's word \"fox\" is missing"})
+        );
+    }
 }

@@ -9,11 +9,17 @@ use crate::text::lower_words;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::fmt;
+use std::str::FromStr;
 use std::sync::OnceLock;
 
 /// Where a prompt is going.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+///
+/// Its name (`name`, `Display`, serde) is canonical ("gpt-image");
+/// `FromStr` and serde's `Deserialize` also accept the spellings
+/// `data/targets.toml` lists ("gpt-image-2", "mj"), and an unknown name is
+/// an [`UnknownTarget`] that lists the names. A CLI flag takes it with
+/// clap's `value_parser!(Target)`, which uses `FromStr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     Dalle,
     Dalle2,
@@ -127,6 +133,37 @@ impl Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A name that is no target's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown target {name:?}; use one of: {}", Target::names())]
+pub struct UnknownTarget {
+    pub name: String,
+}
+
+impl FromStr for Target {
+    type Err = UnknownTarget;
+
+    /// [`Target::parse`], with an error that lists the targets.
+    fn from_str(s: &str) -> Result<Target, UnknownTarget> {
+        Target::parse(s).ok_or_else(|| UnknownTarget {
+            name: s.to_string(),
+        })
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Target, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -745,6 +782,62 @@ mod tests {
         }
         assert_eq!(Target::parse("dall-e-3"), Some(Target::Dalle));
         assert_eq!(Target::parse("nope"), None);
+    }
+
+    #[test]
+    fn target_from_str_takes_aliases_and_lists_the_names() {
+        for t in Target::ALL {
+            assert_eq!(t.name().parse::<Target>(), Ok(t));
+            assert_eq!(t.to_string().to_uppercase().parse::<Target>(), Ok(t));
+            for a in &t.spec().aliases {
+                assert_eq!(a.parse::<Target>(), Ok(t), "{a}");
+            }
+        }
+        assert_eq!(" MJ ".parse::<Target>(), Ok(Target::Midjourney));
+        assert_eq!("gpt-image-2".parse::<Target>(), Ok(Target::GptImage));
+        let e = "dalle4".parse::<Target>().unwrap_err();
+        assert_eq!(e.name, "dalle4");
+        assert_eq!(
+            e.to_string(),
+            format!("unknown target \"dalle4\"; use one of: {}", Target::names())
+        );
+        assert!(e.to_string().contains(
+            "gpt-image, dalle, dalle2, flux, sd, sdxl, midjourney, midjourney-v8, runway, gemini"
+        ));
+    }
+
+    #[test]
+    fn target_serde_writes_the_name_and_reads_aliases() {
+        for t in Target::ALL {
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.name()));
+            assert_eq!(serde_json::from_str::<Target>(&json).unwrap(), t);
+            for a in &t.spec().aliases {
+                assert_eq!(
+                    serde_json::from_value::<Target>(json!(a)).unwrap(),
+                    t,
+                    "{a}"
+                );
+            }
+        }
+        // the names serde wrote before (kebab-case variants) still read
+        assert_eq!(
+            serde_json::from_str::<Target>("\"midjourney-v8\"").unwrap(),
+            Target::MidjourneyV8
+        );
+        #[derive(Deserialize)]
+        struct Req {
+            target: Target,
+        }
+        let r: Req = toml::from_str("target = \"mj\"").unwrap();
+        assert_eq!(r.target, Target::Midjourney);
+        let e = serde_json::from_str::<Target>("\"nope\"").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("unknown target \"nope\"; use one of: gpt-image, dalle"),
+            "{e}"
+        );
+        assert!(serde_json::from_str::<Target>("3").is_err());
     }
 
     #[test]

@@ -64,19 +64,10 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
     out
 }
 
-/// Lower-case words of `text`, as owned strings.
+/// The lower-case words of `text`, as owned strings: the words every check
+/// of this crate counts.
 pub fn lower_words(text: &str) -> Vec<String> {
     words(text).into_iter().map(|w| w.lower).collect()
-}
-
-/// Whether `term` (one or more words) occurs in `text` as whole words.
-pub fn has_term(text_words: &[String], term: &str) -> bool {
-    let t: Vec<String> = lower_words(term);
-    if t.is_empty() {
-        return false;
-    }
-    // terms such as "f/" are matched on the raw text by the caller
-    text_words.windows(t.len()).any(|w| w == t.as_slice())
 }
 
 /// Normal form of a word for "did this word survive" checks: lower case,

@@ -41,10 +41,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mural_gallery::Gallery;
-use mural_paint::{PaintError, PaintRequest, Painted, Painter, Profile};
+use mural_paint::{PaintError, PaintRequest, Painted, Painter, PainterKind, Profile};
 use mural_pipeline::{random_seed, Event, ItemSpec, Kept, PaintItemError, Start, Studio};
-use mural_prompt::writer::validate;
-use mural_prompt::{BuiltinWriter, Target, VerbatimWriter, WriteRequest, Writer};
+use mural_prompt::{validate, BuiltinWriter, Target, VerbatimWriter, WriteRequest, Writer};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -440,7 +439,7 @@ fn check_painter_name(name: &str) -> Result<(), AppError> {
             format!(
                 "model {:?} is not a painter name: use a kind ({}), kind/model or a profile, at most 128 letters, digits and -_./:@+",
                 name.chars().take(140).collect::<String>(),
-                mural_paint::KINDS.join(", ")
+                PainterKind::names()
             ),
         ))
     }
@@ -515,17 +514,17 @@ impl AppState {
                     Some((k, m)) => (k, Some(m)),
                     None => (name.as_str(), None),
                 };
-                if !mural_paint::KINDS.contains(&kind) {
+                let Ok(kind) = kind.parse::<PainterKind>() else {
                     return Err(AppError::invalid(
                         "model",
                         format!(
                             "unknown painter {name:?}; use a kind ({}), kind/model, or a profile ({})",
-                            mural_paint::KINDS.join(", "),
+                            PainterKind::names(),
                             self.inner.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
                         ),
                     ));
-                }
-                if kind == "sketch" && model.is_some() {
+                };
+                if kind == PainterKind::Sketch && model.is_some() {
                     return Err(AppError::invalid(
                         "model",
                         format!("unknown painter {name:?}: sketch has no models; use \"sketch\""),
@@ -847,8 +846,8 @@ async fn options(State(s): State<AppState>) -> Json<Value> {
         .collect();
     let mut painters: Vec<String> = vec!["sketch".into()];
     painters.extend(s.inner.profiles.keys().cloned());
-    for k in mural_paint::KINDS.iter().skip(1) {
-        painters.push((*k).to_string());
+    for k in PainterKind::ALL.iter().skip(1) {
+        painters.push(k.to_string());
     }
     Json(json!({
         "targets": Target::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),

@@ -465,7 +465,7 @@ mod tests {
     use super::*;
 
     fn painter(model: &str, extra: impl FnOnce(&mut Profile)) -> Result<BflPainter, PaintError> {
-        let mut p = Profile::of_kind("bfl");
+        let mut p = Profile::of_kind(crate::PainterKind::Bfl);
         p.model = Some(model.into());
         p.api_key = Some("bfl-test-key".into());
         extra(&mut p);
@@ -525,7 +525,7 @@ mod tests {
 
     #[test]
     fn setup_errors_name_the_fix() {
-        let e = BflPainter::new(&Profile::of_kind("bfl"), &|_| None)
+        let e = BflPainter::new(&Profile::of_kind(crate::PainterKind::Bfl), &|_| None)
             .err()
             .unwrap()
             .to_string();

@@ -444,7 +444,7 @@ mod tests {
     use super::*;
 
     fn painter(model: &str) -> GeminiPainter {
-        let mut p = Profile::of_kind("gemini");
+        let mut p = Profile::of_kind(crate::PainterKind::Gemini);
         p.model = Some(model.into());
         p.api_key = Some("g-test-key".into());
         GeminiPainter::new(&p, &|_| None).unwrap()
@@ -520,7 +520,7 @@ mod tests {
 
     #[test]
     fn shut_down_imagen_is_refused_before_sending() {
-        let mut p = Profile::of_kind("gemini");
+        let mut p = Profile::of_kind(crate::PainterKind::Gemini);
         p.model = Some("imagen-4.0-generate-001".into());
         p.api_key = Some("k".into());
         let e = GeminiPainter::new(&p, &|_| None).err().unwrap().to_string();

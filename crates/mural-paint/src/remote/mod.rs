@@ -19,31 +19,19 @@ pub mod replicate;
 pub mod runway;
 pub mod stability;
 
-use crate::{PaintError, Painter};
+use crate::{PaintError, Painter, PainterKind};
 use mural_http::{Client, HttpError, Kind, Limit, Policy};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The kinds of painter this build knows, built in first.
-pub const KINDS: &[&str] = &[
-    "sketch",
-    "openai",
-    "a1111",
-    "comfyui",
-    "stability",
-    "runway",
-    "bfl",
-    "gemini",
-    "replicate",
-];
 
 /// A painter profile (`[painters.NAME]` in `mural.toml`).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// sketch, openai, a1111, comfyui, stability, runway, bfl, gemini or replicate.
-    pub kind: String,
+    #[serde(deserialize_with = "crate::kind::profile_kind")]
+    pub kind: PainterKind,
     /// The service's base URL (each kind has a default).
     pub url: Option<String>,
     /// The model, checkpoint or endpoint to paint with.
@@ -90,25 +78,23 @@ pub struct Profile {
     pub workflow: Option<PathBuf>,
 }
 
-/// The writer target that suits a painter kind and model: tags for
-/// Stable Diffusion servers, Runway's own budget, DALL-E 2's shorter limit.
-pub fn suggested_target(kind: &str, model: &str) -> &'static str {
-    match (kind, model) {
-        ("openai", "dall-e-2") => "dalle2",
-        ("a1111" | "forge" | "sdnext" | "comfyui" | "comfy", _) => "sdxl",
-        ("stability", _) => "flux",
-        ("runway" | "runwayml", _) => "runway",
-        ("bfl", _) => "flux",
-        ("gemini", _) => "gemini",
-        _ => "gpt-image",
-    }
+/// The writer target's name that suits a painter and its model (see
+/// [`PainterKind::suggested_target`]); `painter` is a kind's name, as
+/// `Painter::name` gives it. A painter that is no kind gets GPT Image's.
+pub fn suggested_target(painter: &str, model: &str) -> &'static str {
+    painter
+        .parse::<PainterKind>()
+        .map_or(mural_prompt::Target::GptImage, |k| {
+            k.suggested_target(model)
+        })
+        .name()
 }
 
 impl Profile {
     /// A profile that is just a kind, with its defaults.
-    pub fn of_kind(kind: &str) -> Profile {
+    pub fn of_kind(kind: PainterKind) -> Profile {
         Profile {
-            kind: kind.to_string(),
+            kind,
             ..Profile::default()
         }
     }
@@ -185,24 +171,16 @@ pub fn build(
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Painter>, PaintError> {
-    let remote: Box<dyn Painter> = match profile.kind.as_str() {
-        "sketch" => return Ok(Box::new(crate::SketchPainter)),
-        "openai" => Box::new(openai::OpenAiPainter::new(profile, env)?),
-        "a1111" | "forge" | "sdnext" => Box::new(a1111::A1111Painter::new(profile)?),
-        "comfyui" | "comfy" => Box::new(comfyui::ComfyPainter::new(profile)?),
-        "stability" => Box::new(stability::StabilityPainter::new(profile, env)?),
-        "runway" | "runwayml" => Box::new(runway::RunwayPainter::new(profile, env)?),
-        "bfl" => Box::new(bfl::BflPainter::new(profile, env)?),
-        "gemini" => Box::new(gemini::GeminiPainter::new(profile, env)?),
-        "replicate" => Box::new(replicate::ReplicatePainter::new(profile, env)?),
-        other => {
-            return Err(PaintError::InvalidRequest {
-                message: format!(
-                    "unknown painter kind {other:?}; use one of: {}",
-                    KINDS.join(", ")
-                ),
-            })
-        }
+    let remote: Box<dyn Painter> = match profile.kind {
+        PainterKind::Sketch => return Ok(Box::new(crate::SketchPainter)),
+        PainterKind::Openai => Box::new(openai::OpenAiPainter::new(profile, env)?),
+        PainterKind::A1111 => Box::new(a1111::A1111Painter::new(profile)?),
+        PainterKind::Comfyui => Box::new(comfyui::ComfyPainter::new(profile)?),
+        PainterKind::Stability => Box::new(stability::StabilityPainter::new(profile, env)?),
+        PainterKind::Runway => Box::new(runway::RunwayPainter::new(profile, env)?),
+        PainterKind::Bfl => Box::new(bfl::BflPainter::new(profile, env)?),
+        PainterKind::Gemini => Box::new(gemini::GeminiPainter::new(profile, env)?),
+        PainterKind::Replicate => Box::new(replicate::ReplicatePainter::new(profile, env)?),
     };
     Ok(Box::new(Guarded {
         inner: remote,
@@ -213,14 +191,14 @@ pub fn build(
 /// Every value a profile could use as a key or password: the profile's
 /// own, the variable it names, the kind's usual variable, `api_auth`.
 fn secrets(profile: &Profile, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
-    let usual = match profile.kind.as_str() {
-        "openai" => Some("OPENAI_API_KEY"),
-        "stability" => Some("STABILITY_API_KEY"),
-        "runway" | "runwayml" => Some("RUNWAYML_API_SECRET"),
-        "bfl" => Some("BFL_API_KEY"),
-        "gemini" => Some("GEMINI_API_KEY"),
-        "replicate" => Some("REPLICATE_API_TOKEN"),
-        _ => None,
+    let usual = match profile.kind {
+        PainterKind::Openai => Some("OPENAI_API_KEY"),
+        PainterKind::Stability => Some("STABILITY_API_KEY"),
+        PainterKind::Runway => Some("RUNWAYML_API_SECRET"),
+        PainterKind::Bfl => Some("BFL_API_KEY"),
+        PainterKind::Gemini => Some("GEMINI_API_KEY"),
+        PainterKind::Replicate => Some("REPLICATE_API_TOKEN"),
+        PainterKind::Sketch | PainterKind::A1111 | PainterKind::Comfyui => None,
     };
     let mut out: Vec<String> = [profile.api_key_env.as_deref(), usual]
         .into_iter()
@@ -396,7 +374,7 @@ pub fn lifecycle(
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, PaintError> {
-    let Some(provider) = mural_catalog::Provider::of_kind(&profile.kind) else {
+    let Some(provider) = mural_catalog::Provider::of_kind(profile.kind.as_str()) else {
         return Ok(None);
     };
     let catalog = mural_catalog::Catalog::current();
@@ -643,7 +621,10 @@ mod tests {
 
     #[test]
     fn unknown_kind_lists_the_kinds() {
-        let e = build(&Profile::of_kind("dalle"), &|_| None).err().unwrap();
+        // a kind is typed: an unknown one is refused when it is read
+        let e = "dalle".parse::<PainterKind>().unwrap_err();
+        assert!(e.to_string().contains("openai, a1111"), "{e}");
+        let e = toml::from_str::<Profile>("kind = \"dalle\"").unwrap_err();
         assert!(e.to_string().contains("openai, a1111"), "{e}");
     }
 
@@ -759,7 +740,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_key_echoed_in_a_successful_reply_is_scrubbed() {
         let key = "sk-echo-0123456789";
-        let mut p = Profile::of_kind("openai");
+        let mut p = Profile::of_kind(PainterKind::Openai);
         p.api_key_env = Some("MY_KEY".into());
         let env = |k: &str| (k == "MY_KEY").then(|| format!(" {key} "));
         let g = Guarded {
@@ -783,7 +764,7 @@ mod tests {
         );
         assert_eq!(out[0].params["task"]["echo"][0], "[redacted]");
         // api_auth passwords are secrets too
-        let mut p = Profile::of_kind("a1111");
+        let mut p = Profile::of_kind(PainterKind::A1111);
         p.api_auth = Some("bob:hunter2-secret".into());
         assert!(secrets(&p, &|_| None).contains(&"hunter2-secret".to_string()));
     }

@@ -16,7 +16,7 @@ mod text;
 
 use crate::{BoxFuture, Limits, PaintError, PaintRequest, Painted, Painter, Sizes, SourceType};
 use draw::*;
-use mural_prompt::scene::{Entity, Scene};
+use mural_prompt::{Entity, Scene};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -313,7 +313,7 @@ pub fn render_scene(
         message: "could not allocate the image".into(),
     })?;
     let mut rng = Rng(seed ^ 0x6d75_7261_6c00_0000);
-    let framing = mural_prompt::compose::framing_of(scene);
+    let framing = mural_prompt::framing_of(scene);
     // a design (logo, app screen, poster) is drawn as a design; a sign or
     // a product shot is a scene
     let artifact = scene
@@ -1093,7 +1093,7 @@ mod tests {
         }
         for s in &w.settings {
             let mut scene = mural_prompt::scene_of("a thing");
-            scene.setting = Some(mural_prompt::scene::Place {
+            scene.setting = Some(mural_prompt::Place {
                 id: s.id.clone(),
                 stated: true,
             });
