@@ -116,26 +116,33 @@ pub enum GalleryCommand {
         /// Only runs whose idea or prompts contain this text.
         #[arg(long)]
         search: Option<String>,
+        /// The most runs to list.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// One JSON object per run.
         #[arg(long)]
         json: bool,
     },
     /// Show one run with its images and recipe.
     Show {
+        /// The run id (see `mural gallery list`).
         id: i64,
+        /// Print the run as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Write a self-contained HTML contact sheet.
     Export {
+        /// The HTML file to write.
         #[arg(long, value_name = "FILE")]
         html: PathBuf,
+        /// Only runs whose idea or prompts contain this text.
         #[arg(long)]
         search: Option<String>,
     },
     /// Remove a run from the gallery (its image files stay unless --files).
     Rm {
+        /// The run id (see `mural gallery list`).
         id: i64,
         /// Also delete the run's image files.
         #[arg(long)]

@@ -23,4 +23,5 @@ pub use compose::Structured;
 pub use lint::{lint, LintReport};
 pub use scene::{scene_from, scene_of, Scene};
 pub use target::Target;
+pub use text::nearest;
 pub use writer::{BuiltinWriter, VerbatimWriter, WriteError, WriteRequest, Writer, Written};
