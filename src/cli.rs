@@ -56,15 +56,18 @@ enum Command {
     Rerun {
         /// The run id (see `mural gallery list`).
         id: i64,
-        /// Where images go.
-        #[arg(long, default_value = "mural-out")]
-        out: std::path::PathBuf,
+        /// Where images go. Default: mural.toml's [defaults] out, else mural-out.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// One JSON object per image.
         #[arg(long)]
         json: bool,
     },
     /// Read an image's metadata (mural, AUTOMATIC1111, ComfyUI, InvokeAI).
     Info {
+        /// The image file (PNG, JPEG or WebP).
         file: std::path::PathBuf,
+        /// Print the metadata as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -77,30 +80,49 @@ enum Command {
     Gallery(crate::paint::GalleryCommand),
     /// The models mural knows, with each one's lifecycle; --refresh asks the provider too.
     Models(crate::models::ModelsArgs),
+    /// Print a shell completion script, e.g. `mural completions bash > ~/.local/share/bash-completion/completions/mural`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print mural's man page (roff), or write one page per command with --out.
+    Man {
+        /// Write mural.1, mural-prompt.1, ... into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
 struct WriteArgs {
-    /// The idea (or, for `vary`, your prompt).
+    /// The idea (or, for `vary`, your prompt). Runs of whitespace outside "quoted text" become one space.
+    #[arg(required_unless_present = "file")]
     idea: Option<String>,
     /// Read one idea per line from a file; `-` reads stdin.
     #[arg(long, value_name = "PATH|-")]
     file: Option<String>,
-    /// Target generator: gpt-image (default), flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles.
-    #[arg(long, short = 't', default_value = "gpt-image")]
-    target: String,
-    /// How many prompts: the first is the main one, the rest are variations.
-    #[arg(short = 'n', default_value_t = 1)]
-    n: usize,
+    /// Target generator: gpt-image (default), flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles. Default: mural.toml's [defaults] target, else gpt-image.
+    #[arg(long, short = 't')]
+    target: Option<String>,
+    /// How many prompts: the first is the main one, the rest are variations. Default: mural.toml's [defaults] n, else 1.
+    #[arg(short = 'n')]
+    n: Option<usize>,
     /// Seed of the first prompt (prompt i uses seed + i). Random if not given.
     #[arg(long)]
     seed: Option<u64>,
-    /// A style preset (see `mural styles`).
+    /// A style preset (see `mural styles`). Default: mural.toml's [defaults] style.
     #[arg(long)]
     style: Option<String>,
+    /// Terms to keep out of the picture, added to the written negative prompt ("blur, text").
+    #[arg(long, value_name = "TEXT")]
+    negative: Option<String>,
     /// One JSON object per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "plain")]
     json: bool,
+    /// Only the prompt text, one per line: no seed, negative prompt or parameters.
+    #[arg(long)]
+    plain: bool,
     #[command(flatten)]
     template: crate::template::TemplateFlag,
     #[command(flatten)]
@@ -109,11 +131,11 @@ struct WriteArgs {
 
 #[derive(Args)]
 struct LintArgs {
-    /// The prompt to check.
+    /// The prompt to check; `-` reads it from stdin.
     prompt: String,
-    /// Target generator: gpt-image (default), flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles.
-    #[arg(long, short = 't', default_value = "sd")]
-    target: String,
+    /// Target generator: gpt-image, flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles. Default: mural.toml's [defaults] target, else sd.
+    #[arg(long, short = 't')]
+    target: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -122,29 +144,7 @@ struct LintArgs {
 pub fn run() -> Result<ExitCode> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            {
-                let _ = e.print();
-                return Ok(
-                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                        ExitCode::from(2)
-                    } else {
-                        ExitCode::SUCCESS
-                    },
-                );
-            }
-            // One line: clap's first line, plus where to look.
-            let text = e.to_string();
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            return Err(usage(format!("{first} (see mural --help)")));
-        }
+        Err(e) => return arg_error(e),
     };
     match cli.command {
         Command::Prompt(args) => write_cmd(args, false),
@@ -153,19 +153,188 @@ pub fn run() -> Result<ExitCode> {
         Command::Styles { json } => styles_cmd(json),
         Command::Imagine(args) => crate::paint::imagine_cmd(args),
         Command::Batch(args) => crate::paint::batch_cmd(args),
-        Command::Rerun { id, out, json } => crate::paint::rerun_cmd(id, &out, json),
+        Command::Rerun { id, out, json } => {
+            let out = crate::config::resolve_out(&crate::config::load()?, out.as_deref());
+            crate::paint::rerun_cmd(id, &out, json)
+        }
         Command::Info { file, json } => crate::paint::info_cmd(&file, json),
         Command::Gallery(cmd) => crate::paint::gallery_cmd(cmd),
         Command::Template(args) => crate::template::template_cmd(args),
         Command::Serve(args) => crate::serve::serve_cmd(args),
         Command::Models(args) => crate::models::models_cmd(args),
+        Command::Completions { shell } => completions_cmd(shell),
+        Command::Man { out } => man_cmd(out.as_deref()),
     }
 }
 
+/// A clap error as mural's one line (exit 2): what is wrong, clap's "did
+/// you mean", and where to look. Help and version print as they are.
+fn arg_error(e: clap::Error) -> Result<ExitCode> {
+    use clap::error::{ContextKind, ErrorKind};
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return Ok(ExitCode::SUCCESS);
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return Ok(ExitCode::from(2));
+        }
+        _ => {}
+    }
+    let command = error_command(&e);
+    if e.kind() == ErrorKind::MissingRequiredArgument {
+        let missing: Vec<String> = context_strings(&e, ContextKind::InvalidArg)
+            .iter()
+            .map(|a| arg_name(a))
+            .collect();
+        if let Some(first) = missing.first() {
+            return Err(usage(format!(
+                "missing {}; {} (see {command} --help)",
+                missing.join(" and "),
+                missing_fix(&command, first)
+            )));
+        }
+    }
+    let text = e.to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    let mut hints: Vec<String> = [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .flat_map(|k| context_strings(&e, k))
+    .collect();
+    hints.dedup();
+    let hint = if hints.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", hints.join(" or "))
+    };
+    let valid = context_strings(&e, ContextKind::ValidValue);
+    let valid = if valid.is_empty() || !hints.is_empty() {
+        String::new()
+    } else {
+        format!("; use one of: {}", valid.join(", "))
+    };
+    Err(usage(format!("{first}{hint}{valid} (see mural --help)")))
+}
+
+/// The strings an error carries for `kind` (suggestions, argument names).
+fn context_strings(e: &clap::Error, kind: clap::error::ContextKind) -> Vec<String> {
+    use clap::error::ContextValue;
+    match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        Some(ContextValue::StyledStr(s)) => vec![s.to_string()],
+        Some(ContextValue::StyledStrs(v)) => v.iter().map(ToString::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The command an error is about ("mural prompt"), from its usage line.
+fn error_command(e: &clap::Error) -> String {
+    let usage_line = context_strings(e, clap::error::ContextKind::Usage)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let words: Vec<&str> = usage_line
+        .split_whitespace()
+        .skip_while(|w| *w != "mural")
+        .take_while(|w| !w.starts_with(['[', '<', '-']))
+        .collect();
+    if words.is_empty() {
+        "mural".to_string()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// "<IDEA>" or "--file <PATH>" -> "IDEA" or "--file".
+fn arg_name(arg: &str) -> String {
+    if arg.starts_with('-') {
+        arg.split_whitespace().next().unwrap_or(arg).to_string()
+    } else {
+        arg.trim_matches(['<', '>', '[', ']', '.']).to_string()
+    }
+}
+
+/// How to give a missing argument, with an example.
+fn missing_fix(command: &str, arg: &str) -> String {
+    let alternative = match command {
+        "mural prompt" | "mural vary" => ", or --file PATH",
+        "mural imagine" => ", or --resume RUN",
+        _ => "",
+    };
+    match arg {
+        "IDEA" => format!("give an idea in quotes, e.g. {command} \"a beach sunset\"{alternative}"),
+        "PROMPT" => format!(
+            "give the prompt in quotes, e.g. {command} \"a cat, night\", or - to read stdin"
+        ),
+        "TEMPLATE" => format!("give the template in quotes, e.g. {command} \"a {{red|blue}} fox\""),
+        "FILE" if command == "mural info" => {
+            format!("give the image's path, e.g. {command} image.png")
+        }
+        "FILE" => format!("give the file's path, e.g. {command} ideas.txt"),
+        "ID" => format!("give the run id, e.g. {command} 3 (see mural gallery list)"),
+        "SHELL" => format!("name the shell, e.g. {command} bash"),
+        other => format!("give {other}"),
+    }
+}
+
+/// `mural completions SHELL`.
+fn completions_cmd(shell: clap_complete::Shell) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    // generated in memory: clap_complete panics on a failed write, and
+    // a closed pipe must end quietly instead
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "mural", &mut buf);
+    let mut out = std::io::stdout().lock();
+    out.write_all(&buf)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mural man [--out DIR]`.
+fn man_cmd(dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            usage(format!(
+                "cannot create --out {}: {e}; pick a folder you can write",
+                dir.display()
+            ))
+        })?;
+        clap_mangen::generate_to(cmd, dir).map_err(|e| {
+            usage(format!(
+                "cannot write man pages into {}: {e}; pick a folder you can write",
+                dir.display()
+            ))
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut buf)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&buf)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The target: `--target`/`-t`, with a "did you mean" for a misspelling.
 pub fn parse_target(name: &str) -> Result<Target> {
     Target::parse(name).ok_or_else(|| {
+        let hint = mural_prompt::nearest(name, Target::ALL.map(|t| t.name()))
+            .map(|n| format!("did you mean {n}? "))
+            .unwrap_or_default();
         usage(format!(
-            "unknown target {name:?}; use one of: {}",
+            "unknown target {name:?}; {hint}use one of: {}",
             Target::names()
         ))
     })
@@ -193,8 +362,8 @@ fn read_ideas(path: &str) -> Result<Vec<String>> {
     })?;
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     let ideas: Vec<String> = lines
-        .into_iter()
-        .map(|l| l.trim().to_string())
+        .iter()
+        .map(|l| crate::input::idea_text(l))
         .filter(|l| !l.is_empty())
         .collect();
     if ideas.is_empty() {
@@ -205,52 +374,66 @@ fn read_ideas(path: &str) -> Result<Vec<String>> {
     Ok(ideas)
 }
 
+/// The most characters `--negative` takes (as many as an idea).
+const MAX_NEGATIVE_CHARS: usize = 4000;
+
 fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
-    let target = parse_target(&args.target)?;
+    let cfg = crate::config::load()?;
+    let target = crate::config::resolve_target(&cfg, args.target.as_deref(), "gpt-image")?;
     let ideas = match (&args.idea, &args.file) {
         (Some(_), Some(_)) => return Err(usage("give an idea or --file, not both")),
-        (Some(idea), None) => vec![idea.clone()],
+        (Some(idea), None) => vec![crate::input::idea_text(idea)],
         (None, Some(path)) => read_ideas(path)?,
+        // clap names a missing idea; this is only a guard
         (None, None) => {
-            let what = if vary { "a prompt to vary" } else { "an idea" };
-            return Err(usage(format!(
-                "give {what}, e.g. mural {} \"a beach sunset\", or --file PATH",
-                if vary { "vary" } else { "prompt" }
-            )));
+            return Err(usage(
+                "missing IDEA; give an idea in quotes, or --file PATH",
+            ))
         }
     };
+    let negative = args.negative.as_deref().unwrap_or("");
+    if negative.chars().count() > MAX_NEGATIVE_CHARS {
+        return Err(usage(format!(
+            "--negative is {} characters, over the {MAX_NEGATIVE_CHARS}-character limit; shorten it",
+            negative.chars().count()
+        )));
+    }
     let ideas = crate::template::ideas(&args.template, &ideas)?;
     let seed = args.seed.unwrap_or_else(random_seed);
-    let cfg = crate::config::load()?;
+    let n = crate::config::resolve_n(&cfg, args.n);
+    let style = crate::config::resolve_style(&cfg, args.style.as_deref());
     let writer = crate::writer::build(&args.writer, &cfg)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     // Validate every idea before printing anything.
     let mut all: Vec<Vec<Written>> = Vec::new();
     for idea in &ideas {
         let req = WriteRequest {
             idea: idea.prompt.clone(),
             target,
-            n: args.n,
+            n,
             seed,
-            style: args.style.clone(),
+            style: style.clone(),
             vary,
         };
         let mut written = crate::writer::write(writer.as_ref(), &req)?;
         for w in &mut written {
-            w.negative_prompt =
-                crate::template::with_negative(&w.negative_prompt, &idea.negative_prompt);
+            w.negative_prompt = crate::template::with_negatives(
+                &w.negative_prompt,
+                &[&idea.negative_prompt, negative],
+            );
         }
         all.push(written);
     }
-    for written in all {
-        for w in written {
-            if args.json {
-                serde_json::to_writer(&mut out, &w)?;
-                writeln!(out)?;
-            } else {
-                print_human(&mut out, &w, args.n, args.seed.is_none(), vary)?;
-            }
+    let mut out = std::io::stdout().lock();
+    for w in all.iter().flatten() {
+        if args.json {
+            serde_json::to_writer(&mut out, w)?;
+            writeln!(out)?;
+        } else if args.plain {
+            // one prompt a line, whatever a writer put in it
+            let line = w.prompt.split_whitespace().collect::<Vec<_>>().join(" ");
+            writeln!(out, "{}", crate::input::printable(&line, false))?;
+        } else {
+            print_human(&mut out, w, n, args.seed.is_none(), vary)?;
         }
     }
     out.flush()?;
@@ -317,11 +500,23 @@ fn print_human(
 }
 
 fn lint_cmd(args: LintArgs) -> Result<ExitCode> {
-    let target = parse_target(&args.target)?;
-    if args.prompt.trim().is_empty() {
-        return Err(usage("the prompt is empty; pass the prompt text to check"));
+    let cfg = crate::config::load()?;
+    let target = crate::config::resolve_target(&cfg, args.target.as_deref(), "sd")?;
+    let prompt = if args.prompt == "-" {
+        let bytes = crate::input::read_stdin("the prompt on stdin")?;
+        String::from_utf8(bytes)
+            .map_err(|_| usage("the prompt on stdin is not UTF-8 text; send UTF-8"))?
+            .trim_end_matches(['\n', '\r'])
+            .to_string()
+    } else {
+        args.prompt
+    };
+    if prompt.trim().is_empty() {
+        return Err(usage(
+            "the prompt is empty; pass the prompt text to check (or - to read it from stdin)",
+        ));
     }
-    let report = lint(&args.prompt, target);
+    let report = lint(&prompt, target);
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut out, &report)?;
@@ -376,4 +571,52 @@ fn styles_cmd(json: bool) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument and command below `cmd` that has no help text.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        if cmd
+            .get_about()
+            .is_none_or(|a| a.to_string().trim().is_empty())
+        {
+            out.push(format!("{path} (the command)"));
+        }
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if a.get_help().is_none_or(|h| h.to_string().trim().is_empty()) {
+                out.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_help_text() {
+        let cmd = Cli::command();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        for sub in cmd.get_subcommands() {
+            undocumented(sub, &format!("mural {}", sub.get_name()), &mut missing);
+        }
+        assert!(
+            missing.is_empty(),
+            "arguments without help text: {missing:?}"
+        );
+        // the walk reaches nested commands and flattened flags
+        let gallery = cmd.find_subcommand("gallery").unwrap();
+        assert!(gallery.find_subcommand("list").is_some());
+        let prompt = cmd.find_subcommand("prompt").unwrap();
+        assert!(prompt.get_arguments().any(|a| a.get_id() == "writer"));
+        assert!(prompt.get_arguments().any(|a| a.get_id() == "wildcards"));
+    }
 }

@@ -86,6 +86,36 @@ pub fn printable(s: &str, multiline: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// An idea as typed on the command line, tidied: runs of whitespace
+/// (spaces, tabs, newlines) become one space and the ends are trimmed,
+/// except inside double-quoted spans ("a sign that says \"OPEN  24h\""),
+/// which are kept byte for byte because their text is meant exactly. A
+/// quote with no closing quote quotes nothing.
+pub fn idea_text(idea: &str) -> String {
+    let mut out = String::with_capacity(idea.len());
+    let mut rest = idea;
+    let mut pending_space = false;
+    while let Some(c) = rest.chars().next() {
+        if c.is_whitespace() {
+            pending_space = true;
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if pending_space && !out.is_empty() {
+            out.push(' ');
+        }
+        pending_space = false;
+        let quoted = (c == '"')
+            .then(|| rest[1..].find('"'))
+            .flatten()
+            .map(|close| &rest[..close + 2]);
+        let piece = quoted.unwrap_or(&rest[..c.len_utf8()]);
+        out.push_str(piece);
+        rest = &rest[piece.len()..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +134,21 @@ mod tests {
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\t'));
         assert!(matches!(printable("café ☕", false), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn idea_whitespace_collapses_outside_quotes() {
+        assert_eq!(
+            idea_text("  a   red\tfox \n\n in  snow "),
+            "a red fox in snow"
+        );
+        assert_eq!(
+            idea_text("a sign  saying \"OPEN  24\th\"  at   night"),
+            "a sign saying \"OPEN  24\th\" at night"
+        );
+        assert_eq!(idea_text("a \"b  c\"\"d  e\" f"), "a \"b  c\"\"d  e\" f");
+        assert_eq!(idea_text("an  \"unclosed   quote"), "an \"unclosed quote");
+        assert_eq!(idea_text("café   ☕  \"é  ☕\""), "café ☕ \"é  ☕\"");
+        assert_eq!(idea_text(" \t\n "), "");
     }
 }

@@ -8,7 +8,7 @@ mod gallery;
 pub use batch::{batch_cmd, BatchArgs};
 pub use gallery::{gallery_cmd, info_cmd, GalleryCommand};
 
-use crate::cli::{parse_target, random_seed, usage};
+use crate::cli::{random_seed, usage};
 use crate::config;
 use anyhow::Result;
 use clap::Args;
@@ -50,29 +50,32 @@ pub struct ImagineArgs {
     pub resume: Option<i64>,
     #[command(flatten)]
     pub painter: PainterArgs,
-    /// Target prompt format (default: the one that suits the painter).
+    /// Target prompt format (default: mural.toml's [defaults] target, else
+    /// the one that suits the painter).
     #[arg(long, short = 't')]
     pub target: Option<String>,
-    /// A style preset (see `mural styles`).
+    /// A style preset (see `mural styles`; default: [defaults] style).
     #[arg(long)]
     pub style: Option<String>,
-    /// Images to paint: the first is the main prompt, the rest variations.
-    #[arg(short = 'n', default_value_t = 1)]
-    pub n: usize,
+    /// Images to paint: the first is the main prompt, the rest variations
+    /// (default: mural.toml's [defaults] n, else 1).
+    #[arg(short = 'n')]
+    pub n: Option<usize>,
     /// Seed of the first image (image i uses seed + i). Random if not given.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Image size, WxH. Default: the aspect the writer chose for the idea
-    /// (a headshot is tall, a landscape wide), at a size the painter takes.
+    /// Image size, WxH. Default: mural.toml's [defaults] size, else the
+    /// aspect the writer chose for the idea (a headshot is tall, a
+    /// landscape wide), at a size the painter takes.
     #[arg(long)]
     pub size: Option<String>,
     /// What no image may show, added to the written negative prompt
     /// (comma-separated terms; Midjourney gets them as --no).
     #[arg(long, value_name = "TEXT")]
     pub negative: Option<String>,
-    /// Where images go.
-    #[arg(long, default_value = "mural-out")]
-    pub out: PathBuf,
+    /// Where images go (default: mural.toml's [defaults] out, else mural-out).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// One JSON object per image.
     #[arg(long)]
     pub json: bool,
@@ -264,21 +267,20 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
         args.painter.painter.as_deref(),
         args.painter.model.as_deref(),
     )?;
-    let target = parse_target(
-        &args
-            .target
-            .clone()
-            .unwrap_or_else(|| config::default_target(&profile).to_string()),
+    let target = config::resolve_target(
+        &cfg,
+        args.target.as_deref(),
+        config::default_target(&profile),
     )?;
-    let idea = args.idea.clone().unwrap_or_default();
+    let idea = crate::input::idea_text(args.idea.as_deref().unwrap_or_default());
     let ideas = crate::template::ideas(&args.template, std::slice::from_ref(&idea))?;
     let writer = crate::writer::build(&args.writer, &cfg)?;
     let painter = build_painter(&profile)?;
     let base = ItemSpec {
         idea: String::new(),
         target,
-        style: args.style.clone(),
-        n: args.n,
+        style: config::resolve_style(&cfg, args.style.as_deref()),
+        n: config::resolve_n(&cfg, args.n),
         seed: args.seed.unwrap_or_else(random_seed),
         width: 0,
         height: 0,
@@ -286,8 +288,9 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
     };
     // each expansion of a template is its own run; seeds do not overlap
     let mut specs = base.expansions(ideas.into_iter().map(|e| (e.prompt, e.negative_prompt)));
+    let size = config::resolve_size(&cfg, args.size.as_deref());
     for spec in &mut specs {
-        (spec.width, spec.height) = match &args.size {
+        (spec.width, spec.height) = match &size {
             Some(size) => mural_paint::parse_size(size).map_err(usage)?,
             None => mural_pipeline::default_size(
                 &spec.idea,
@@ -297,7 +300,7 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
             ),
         };
     }
-    let out = out_dir(&args.out)?;
+    let out = out_dir(&config::resolve_out(&cfg, args.out.as_deref()))?;
     let gallery = open_gallery()?;
     let studio = Studio {
         gallery: &gallery,

@@ -5,15 +5,19 @@ use crate::cli::usage;
 use crate::config;
 use anyhow::Result;
 use clap::Args;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Anything but loopback needs MURAL_TOKEN.
-    #[arg(long, default_value = "127.0.0.1:7878")]
+    /// Address to listen on: IP:PORT, HOST:PORT or HOST (localhost:7878,
+    /// localhost). Anything but loopback needs MURAL_TOKEN.
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
     pub addr: String,
+    /// Port to listen on; it wins over a port given in --addr (0 picks a free one).
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Where painted images are kept and served from. Default: images/ under MURAL_HOME.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -23,13 +27,62 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
 }
 
-pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
-    let addr: SocketAddr = args.addr.parse().map_err(|_| {
+/// The port `mural serve` listens on when neither --addr nor --port names one.
+pub const DEFAULT_PORT: u16 = 7878;
+
+/// `--addr` and `--port` to one address: an IP or a host name (resolved
+/// with the system's resolver; the first address it gives), the port from
+/// `--port`, else from `--addr`, else 7878.
+pub fn listen_addr(addr: &str, port: Option<u16>) -> Result<SocketAddr> {
+    let addr = addr.trim();
+    let (host, addr_port) = if let Ok(a) = addr.parse::<SocketAddr>() {
+        (a.ip().to_string(), Some(a.port()))
+    } else if let Ok(ip) = addr.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        (ip.to_string(), None)
+    } else {
+        match addr.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => {
+                let p = p.parse::<u16>().map_err(|_| {
+                    usage(format!(
+                        "--addr {addr:?} has port {p:?}, not a number from 0 to 65535; write it like localhost:7878"
+                    ))
+                })?;
+                (h.to_string(), Some(p))
+            }
+            _ => (addr.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(usage(format!(
+            "--addr {addr:?} names no host; write it like 127.0.0.1:7878 or localhost"
+        )));
+    }
+    let port = port.or(addr_port).unwrap_or(DEFAULT_PORT);
+    let host = host.trim_matches(['[', ']']);
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let found = (host, port).to_socket_addrs().map_err(|e| {
         usage(format!(
-            "--addr {:?} is not IP:PORT; write it like 127.0.0.1:7878",
-            args.addr
+            "--addr {addr:?} is not IP:PORT and host {host:?} does not resolve ({e}); write it like 127.0.0.1:7878 or localhost:7878"
         ))
     })?;
+    let found: Vec<SocketAddr> = found.collect();
+    // prefer IPv4 where a name has both (localhost: 127.0.0.1 and ::1)
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .copied()
+        .ok_or_else(|| {
+            usage(format!(
+                "--addr {addr:?}: host {host:?} has no address; use an IP like 127.0.0.1"
+            ))
+        })
+}
+
+pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
+    let addr = listen_addr(&args.addr, args.port)?;
     let token = match std::env::var("MURAL_TOKEN") {
         Ok(t) if t.trim().is_empty() => {
             return Err(usage(
@@ -61,7 +114,7 @@ pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
     let files = args.out.unwrap_or_else(|| home.join("images"));
     // a server that cannot keep what it paints fails here, not per request
     crate::paint::writable_dir(&files)?;
-    let default_painter = cfg.painter.clone().unwrap_or_else(|| "sketch".into());
+    let default_painter = cfg.painter_spec().unwrap_or("sketch").to_string();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -81,9 +134,13 @@ pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
             public_url,
             limits: mural_serve::Limits::default(),
         });
-        println!("mural serve: listening on http://{local}");
-        use std::io::Write;
-        std::io::stdout().flush()?;
+        {
+            use std::io::Write;
+            // the server keeps serving even if nobody reads this line
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "mural serve: listening on http://{local}");
+            let _ = out.flush();
+        }
         let watched = state.clone();
         let signal = async move {
             shutdown_signal().await;

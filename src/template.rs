@@ -136,6 +136,14 @@ pub fn with_negative(negative: &str, extra: &str) -> String {
     out
 }
 
+/// Adds each of `extras` (a template's tied negative, `--negative`) to a
+/// written negative prompt, in order, skipping terms it already has.
+pub fn with_negatives(negative: &str, extras: &[&str]) -> String {
+    extras.iter().fold(negative.to_string(), |acc, extra| {
+        with_negative(&acc, extra)
+    })
+}
+
 pub fn template_cmd(args: TemplateArgs) -> Result<ExitCode> {
     let w = load_wildcards(&args.wildcards)?;
     let t = Template::parse(&args.template).map_err(template_error)?;

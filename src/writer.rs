@@ -22,11 +22,12 @@ pub struct WriterFlag {
 }
 
 impl WriterFlag {
-    /// The writer spec in force: the flag, else mural.toml's `writer`.
+    /// The writer spec in force: the flag, else mural.toml's `[defaults]
+    /// writer` or `writer`.
     pub fn spec(&self, cfg: &Config) -> String {
         self.writer
             .clone()
-            .or_else(|| cfg.writer.clone())
+            .or_else(|| cfg.writer_spec().map(str::to_string))
             .unwrap_or_else(|| "builtin".to_string())
     }
 }

@@ -4,6 +4,7 @@ mod util;
 
 mod batch;
 mod cli;
+mod cli_ux;
 mod fakes;
 mod fakes_cloud;
 mod hostile;

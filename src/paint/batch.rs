@@ -5,7 +5,7 @@ use super::{
     build_painter, gallery_error, image_json, open_gallery, out_dir, progress, runtime, usage,
     utf8_path, Printer,
 };
-use crate::cli::{parse_target, random_seed};
+use crate::cli::random_seed;
 use crate::config;
 use anyhow::Result;
 use clap::Args;
@@ -25,30 +25,31 @@ pub struct BatchArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub painter: super::PainterArgs,
-    /// Default target for lines that name none (default: suits the painter).
+    /// Default target for lines that name none (default: mural.toml's
+    /// [defaults] target, else the one that suits the painter).
     #[arg(long, short = 't')]
     pub target: Option<String>,
-    /// Default style preset.
+    /// Default style preset (default: [defaults] style).
     #[arg(long)]
     pub style: Option<String>,
-    /// Default images per idea.
-    #[arg(short = 'n', default_value_t = 1)]
-    pub n: usize,
+    /// Default images per idea (default: [defaults] n, else 1).
+    #[arg(short = 'n')]
+    pub n: Option<usize>,
     /// Seed of the first image; later items continue from it. Random if not given.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Default image size, WxH.
-    #[arg(long, default_value = "1024x1024")]
-    pub size: String,
+    /// Default image size, WxH (default: [defaults] size, else 1024x1024).
+    #[arg(long)]
+    pub size: Option<String>,
     /// What no image may show, added to every item's negative prompt.
     #[arg(long, value_name = "TEXT")]
     pub negative: Option<String>,
     /// Ideas painted at once (the painter profile may limit requests further).
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// Where images go.
-    #[arg(long, default_value = "mural-out")]
-    pub out: PathBuf,
+    /// Where images go (default: [defaults] out, else mural-out).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// One JSON object per image, and one {"idea","error"} per item that did not finish.
     #[arg(long)]
     pub json: bool,
@@ -133,16 +134,17 @@ fn items(
     args: &BatchArgs,
     file: &BatchFile,
     profile: &mural_paint::Profile,
+    cfg: &config::Config,
 ) -> Result<Vec<ItemSpec>> {
-    let target = args
-        .target
-        .clone()
-        .unwrap_or_else(|| config::default_target(profile).to_string());
-    let (width, height) = mural_paint::parse_size(&args.size).map_err(usage)?;
+    let fallback = config::default_target(profile);
+    let target = config::resolve_target(cfg, args.target.as_deref(), fallback)?;
+    let size =
+        config::resolve_size(cfg, args.size.as_deref()).unwrap_or_else(|| "1024x1024".to_string());
+    let (width, height) = mural_paint::parse_size(&size).map_err(usage)?;
     let defaults = batch::Defaults {
-        target: parse_target(&target)?,
-        style: args.style.clone(),
-        n: args.n,
+        target,
+        style: config::resolve_style(cfg, args.style.as_deref()),
+        n: config::resolve_n(cfg, args.n),
         width,
         height,
         seed: args.seed.unwrap_or_else(random_seed),
@@ -175,11 +177,11 @@ fn create(args: &BatchArgs, file: &BatchFile, g: &Gallery, cfg: &config::Config)
         args.painter.painter.as_deref(),
         args.painter.model.as_deref(),
     )?;
-    let items = items(args, file, &profile)?;
+    let items = items(args, file, &profile, cfg)?;
     let painter = build_painter(&profile)?;
     let writer_spec = args.writer.spec(cfg);
     let writer = writer_named(Some(writer_spec.clone()), cfg)?;
-    let out = out_dir(&args.out)?;
+    let out = out_dir(&config::resolve_out(cfg, args.out.as_deref()))?;
     let check = Studio {
         gallery: g,
         painter: painter.as_ref(),

@@ -194,8 +194,19 @@ fn resolve(spec: &str, profiles: &BTreeMap<String, WriterProfile>) -> Result<Res
         }
         _ => {
             let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+            // "opnai:gpt-5" misspells the kind; "loacl" a profile
+            let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
+            let builtins = ["builtin", "verbatim", "openai", "gguf"];
+            let hint = mural_prompt::nearest(kind, builtins.into_iter().chain(names.clone()))
+                .map(|n| match spec.split_once(':') {
+                    Some((_, rest)) if builtins.contains(&n) => {
+                        format!("did you mean {n}:{rest}? ")
+                    }
+                    _ => format!("did you mean {n}? "),
+                })
+                .unwrap_or_default();
             return Err(config(format!(
-                "unknown writer {spec:?}; use builtin, openai[:MODEL], gguf:PATH{}",
+                "unknown writer {spec:?}; {hint}use builtin, openai[:MODEL], gguf:PATH{}",
                 if names.is_empty() {
                     ", or add a [writers.NAME] profile to mural.toml".to_string()
                 } else {
@@ -349,5 +360,26 @@ mod tests {
             Ok(_) => panic!("built a writer from a missing file"),
         };
         assert!(e.contains("/home/ada/no-such-model.gguf"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_writer_suggests_the_nearest_name() {
+        let env = |_: &str| None;
+        let msg = |spec: &str| match build(spec, &BTreeMap::new(), &env, None) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("built writer {spec:?}"),
+        };
+        assert!(
+            msg("opnai").contains("did you mean openai?"),
+            "{}",
+            msg("opnai")
+        );
+        let e = msg("opnai:gpt-5");
+        assert!(e.contains("did you mean openai:gpt-5?"), "{e}");
+        let e = msg("banana");
+        assert!(
+            !e.contains("did you mean") && e.contains("use builtin"),
+            "{e}"
+        );
     }
 }

@@ -28,16 +28,23 @@ pub struct Defaults {
 /// The fields a JSONL line may have.
 pub const FIELDS: &[&str] = &["idea", "target", "style", "n", "seed", "size"];
 
+/// The most bad lines one error lists; the rest are counted.
+const MAX_LISTED_ERRORS: usize = 20;
+
 /// Reads a batch file: one idea a line, or JSONL objects with
 /// `idea, target, style, n, seed, size`. Blank lines and lines starting
 /// with `#` are skipped. Every item is checked here, so a bad line stops
-/// the batch before anything is painted; the error names the line.
+/// the batch before anything is painted. The error is one line naming
+/// every bad line (the first 20, then how many more): "line 2: ...", or
+/// "3 bad lines: line 2: ...; line 5: ...; line 9: ...".
 pub fn parse(
     text: &str,
     d: &Defaults,
     parse_size: impl Fn(&str) -> Result<(u32, u32), String>,
 ) -> Result<Vec<ItemSpec>, String> {
     let mut items = Vec::new();
+    let mut bad: Vec<String> = Vec::new();
+    let mut bad_count = 0usize;
     let mut next_seed = d.seed;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
@@ -46,69 +53,101 @@ pub fn parse(
             continue;
         }
         let at = |m: String| format!("line {line_no}: {m}");
-        let mut spec = ItemSpec {
-            idea: line.to_string(),
-            target: d.target,
-            style: d.style.clone(),
-            n: d.n,
-            seed: next_seed,
-            width: d.width,
-            height: d.height,
-            negative: String::new(),
+        let item = || -> Result<ItemSpec, String> {
+            let mut spec = ItemSpec {
+                idea: line.to_string(),
+                target: d.target,
+                style: d.style.clone(),
+                n: d.n,
+                seed: next_seed,
+                width: d.width,
+                height: d.height,
+                negative: String::new(),
+            };
+            if line.starts_with('{') {
+                let v: Value = serde_json::from_str(line)
+                    .map_err(|e| at(format!("not valid JSON ({e}); write one object per line")))?;
+                let o = v
+                    .as_object()
+                    .ok_or_else(|| at("expected a JSON object".into()))?;
+                if let Some(k) = o.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+                    let hint = mural_prompt::nearest(k, FIELDS.iter().copied())
+                        .map(|n| format!("did you mean {n:?}? "))
+                        .unwrap_or_default();
+                    return Err(at(format!(
+                        "unknown field {k:?}; {hint}use {}",
+                        FIELDS.join(", ")
+                    )));
+                }
+                let s = |k: &str| -> Result<Option<String>, String> {
+                    match o.get(k) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::String(s)) => Ok(Some(s.clone())),
+                        Some(_) => Err(at(format!("{k:?} must be a string"))),
+                    }
+                };
+                let u = |k: &str| -> Result<Option<u64>, String> {
+                    match o.get(k) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(v) => v
+                            .as_u64()
+                            .map(Some)
+                            .ok_or_else(|| at(format!("{k:?} must be a whole number"))),
+                    }
+                };
+                spec.idea = s("idea")?.ok_or_else(|| at("\"idea\" is missing".into()))?;
+                if let Some(t) = s("target")? {
+                    spec.target = Target::parse(&t).ok_or_else(|| {
+                        let hint = mural_prompt::nearest(&t, Target::ALL.map(|t| t.name()))
+                            .map(|n| format!("did you mean {n}? "))
+                            .unwrap_or_default();
+                        at(format!(
+                            "unknown target {t:?}; {hint}use one of: {}",
+                            Target::names()
+                        ))
+                    })?;
+                }
+                if let Some(st) = s("style")? {
+                    spec.style = Some(st);
+                }
+                if let Some(n) = u("n")? {
+                    spec.n = n as usize;
+                }
+                if let Some(seed) = u("seed")? {
+                    spec.seed = seed;
+                }
+                if let Some(size) = s("size")? {
+                    (spec.width, spec.height) = parse_size(&size).map_err(at)?;
+                }
+            }
+            validate(&spec.write_request()).map_err(|e| at(e.to_string()))?;
+            Ok(spec)
         };
-        if line.starts_with('{') {
-            let v: Value = serde_json::from_str(line)
-                .map_err(|e| at(format!("not valid JSON ({e}); write one object per line")))?;
-            let o = v
-                .as_object()
-                .ok_or_else(|| at("expected a JSON object".into()))?;
-            if let Some(k) = o.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-                return Err(at(format!(
-                    "unknown field {k:?}; use {}",
-                    FIELDS.join(", ")
-                )));
+        match item() {
+            Ok(spec) => {
+                next_seed = spec.seed.wrapping_add(spec.n as u64);
+                items.push(spec);
             }
-            let s = |k: &str| -> Result<Option<String>, String> {
-                match o.get(k) {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(Value::String(s)) => Ok(Some(s.clone())),
-                    Some(_) => Err(at(format!("{k:?} must be a string"))),
+            Err(e) => {
+                bad_count += 1;
+                if bad.len() < MAX_LISTED_ERRORS {
+                    bad.push(e);
                 }
-            };
-            let u = |k: &str| -> Result<Option<u64>, String> {
-                match o.get(k) {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(v) => v
-                        .as_u64()
-                        .map(Some)
-                        .ok_or_else(|| at(format!("{k:?} must be a whole number"))),
-                }
-            };
-            spec.idea = s("idea")?.ok_or_else(|| at("\"idea\" is missing".into()))?;
-            if let Some(t) = s("target")? {
-                spec.target = Target::parse(&t).ok_or_else(|| {
-                    at(format!(
-                        "unknown target {t:?}; use one of: {}",
-                        Target::names()
-                    ))
-                })?;
-            }
-            if let Some(st) = s("style")? {
-                spec.style = Some(st);
-            }
-            if let Some(n) = u("n")? {
-                spec.n = n as usize;
-            }
-            if let Some(seed) = u("seed")? {
-                spec.seed = seed;
-            }
-            if let Some(size) = s("size")? {
-                (spec.width, spec.height) = parse_size(&size).map_err(at)?;
             }
         }
-        validate(&spec.write_request()).map_err(|e| at(e.to_string()))?;
-        next_seed = spec.seed.wrapping_add(spec.n as u64);
-        items.push(spec);
+    }
+    match bad_count {
+        0 => {}
+        1 => return Err(bad.remove(0)),
+        n => {
+            let more = n - bad.len();
+            let tail = if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            };
+            return Err(format!("{n} bad lines: {}{tail}", bad.join("; ")));
+        }
     }
     if items.is_empty() {
         return Err(
@@ -468,5 +507,32 @@ mod tests {
         assert!(parse("\n# only comments\n", &d(), size)
             .unwrap_err()
             .contains("no ideas"));
+    }
+
+    #[test]
+    fn every_bad_line_is_named_at_once() {
+        let text = "a red fox\n{\"idea\": \"x\", \"colour\": 1}\nfine\n{\"idea\": \"y\", \"target\": \"midjurney\"}\n{oops\n";
+        let e = parse(text, &d(), size).unwrap_err();
+        assert!(!e.contains('\n'), "one line: {e}");
+        assert!(
+            e.starts_with("3 bad lines: line 2: unknown field \"colour\""),
+            "{e}"
+        );
+        assert!(
+            e.contains("did you mean \"idea\"?") || e.contains("use idea"),
+            "{e}"
+        );
+        assert!(
+            e.contains("; line 4: unknown target \"midjurney\"; did you mean midjourney?"),
+            "{e}"
+        );
+        assert!(e.contains("; line 5: not valid JSON"), "{e}");
+        let many: String = (0..25)
+            .map(|i| format!("{{\"idea\": \"x{i}\", \"n\": 0}}\n"))
+            .collect();
+        let e = parse(&many, &d(), size).unwrap_err();
+        assert!(e.starts_with("25 bad lines: line 1: "), "{e}");
+        assert!(e.contains("line 20: ") && !e.contains("line 21: "), "{e}");
+        assert!(e.ends_with("; and 5 more"), "{e}");
     }
 }

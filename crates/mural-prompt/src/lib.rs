@@ -41,7 +41,7 @@ pub use scene::{
     scene_from, scene_of, Action, Attributes, Entity, Language, Place, Relation, Scene,
 };
 pub use target::{subject_tag, RenderError, Target, UnknownTarget};
-pub use text::{jaccard, lower_words};
+pub use text::{jaccard, lower_words, nearest};
 pub use writer::{
     validate, BuiltinWriter, VerbatimWriter, WriteError, WriteRequest, Writer, Written,
     MAX_IDEA_CHARS, MAX_N,

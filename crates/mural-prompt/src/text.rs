@@ -178,6 +178,59 @@ pub fn jaccard(a: &str, b: &str) -> f64 {
     }
 }
 
+/// Edit distance (optimal string alignment: insertions, deletions,
+/// substitutions and swaps of two neighbours each cost 1), over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // three rows: two back (for swaps), one back, current
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidate `name` most likely misspells, for a "did you mean"
+/// hint: the nearest by edit distance (case-insensitive), if it is within
+/// a third of the name's length (at least one edit); else a candidate the
+/// name is the start of ("water" for "watercolor"). Ties go to the first.
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let name = name.trim().to_lowercase();
+    if name.is_empty() {
+        return None;
+    }
+    let limit = (name.chars().count() / 3).max(1);
+    let mut best: Option<(usize, &'a str)> = None;
+    let mut prefix: Option<&'a str> = None;
+    for c in candidates {
+        let lower = c.to_lowercase();
+        if lower == name {
+            return Some(c);
+        }
+        let d = edit_distance(&name, &lower);
+        if d <= limit && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, c));
+        }
+        if prefix.is_none() && name.chars().count() >= 3 && lower.starts_with(&name) {
+            prefix = Some(c);
+        }
+    }
+    best.map(|(_, c)| c).or(prefix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +262,19 @@ mod tests {
         assert_eq!(stem("Cats"), stem("cat"));
         assert_eq!(stem("mice"), stem("mouse"));
         assert_eq!(stem("dog's"), stem("dog"));
+    }
+
+    #[test]
+    fn nearest_names_a_likely_misspelling() {
+        let targets = ["gpt-image", "flux", "sd", "midjourney", "midjourney-v8"];
+        assert_eq!(nearest("midjurney", targets), Some("midjourney"));
+        assert_eq!(nearest("MIDJOURNYE", targets), Some("midjourney"));
+        assert_eq!(nearest("flx", targets), Some("flux"));
+        assert_eq!(nearest("gpt", targets), Some("gpt-image"));
+        assert_eq!(nearest("banana", targets), None);
+        assert_eq!(nearest("", targets), None);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

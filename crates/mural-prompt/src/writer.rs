@@ -128,8 +128,13 @@ pub enum WriteError {
     IdeaTooLong { chars: usize },
     #[error("-n must be between 1 and {max}, got {n}", max = MAX_N)]
     BadCount { n: usize },
-    #[error("unknown style {name:?}; run `mural styles` to list them (e.g. {examples})")]
-    UnknownStyle { name: String, examples: String },
+    #[error("unknown style {name:?}; {}run `mural styles` to list them (e.g. {examples})", did_you_mean(.nearest))]
+    UnknownStyle {
+        name: String,
+        /// The known style it most likely misspells.
+        nearest: Option<String>,
+        examples: String,
+    },
     #[error("{0}")]
     Render(#[from] RenderError),
     /// A writer is set up wrong (unknown writer, missing key or model file,
@@ -140,6 +145,14 @@ pub enum WriteError {
     /// trying again can help.
     #[error("{message}")]
     Backend { message: String, retryable: bool },
+}
+
+/// "did you mean X? " for a message, or nothing.
+fn did_you_mean(nearest: &Option<String>) -> String {
+    nearest
+        .as_deref()
+        .map(|n| format!("did you mean {n}? "))
+        .unwrap_or_default()
 }
 
 /// Anything that writes prompts.
@@ -192,8 +205,10 @@ pub fn validate(req: &WriteRequest) -> Result<(), WriteError> {
                 .take(6)
                 .map(|s| s.id.as_str())
                 .collect();
+            let ids = knowledge().styles.iter().map(|s| s.id.as_str());
             return Err(WriteError::UnknownStyle {
                 name: name.clone(),
+                nearest: crate::text::nearest(name, ids).map(str::to_string),
                 examples: examples.join(", "),
             });
         }
@@ -381,6 +396,9 @@ mod tests {
         r.n = 1;
         r.style = Some("nope".into());
         assert!(matches!(w.write(&r), Err(WriteError::UnknownStyle { .. })));
+        r.style = Some("watercolr".into());
+        let e = w.write(&r).unwrap_err().to_string();
+        assert!(e.contains("did you mean watercolor?"), "{e}");
     }
 
     #[test]
