@@ -17,6 +17,7 @@ mod serve;
 mod serve_hardening;
 mod sketch;
 mod snapshots;
+mod studio;
 mod templates;
 mod writer_cases;
 mod writers;
