@@ -870,6 +870,7 @@ async fn drive(port: u16, server: &Server, cli_run: i64, painter: &GatedA1111) -
         // write, edit a prompt, paint it as written
         let edited = "a hand-edited prompt: one green door in a white wall";
         c.find(Locator::Id("write")).await?.click().await?;
+        until(&c, "written", "return document.getElementById('status').textContent.startsWith('Written');", json!(true)).await?;
         c.wait().at_most(wait).for_element(Locator::Css("#prompts li button.edit")).await?.click().await?;
         let area = c.wait().at_most(wait).for_element(Locator::Css("#prompts li textarea.prompt-edit")).await?;
         area.clear().await?;

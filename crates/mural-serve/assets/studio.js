@@ -115,6 +115,7 @@ $("write").addEventListener("click", async () => {
   const r = formRequest();
   if (!r.idea) { status("Type an idea first.", true); $("idea").focus(); return; }
   status("Writing…");
+  $("prompts").replaceChildren();
   $("images").replaceChildren();
   try {
     const out = await api("/v1/prompts", { idea: r.idea, target: r.target, style: r.style, writer: r.writer, n: r.n, seed: r.seed });
