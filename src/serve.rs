@@ -123,17 +123,20 @@ pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
             .await
             .map_err(|e| usage(format!("cannot listen on {addr}: {e}; pick another --addr")))?;
         let local = listener.local_addr()?;
-        let state = mural_serve::AppState::new(mural_serve::Config {
-            gallery,
-            files,
-            token,
-            profiles: cfg.painters,
-            default_painter,
-            env: std::sync::Arc::new(|k| std::env::var(k).ok()),
-            addr: Some(local),
-            public_url,
-            limits: mural_serve::Limits::default(),
-        });
+        let state = mural_serve::AppState::with_writers(
+            mural_serve::Config {
+                gallery,
+                files,
+                token,
+                profiles: cfg.painters,
+                default_painter,
+                env: std::sync::Arc::new(|k| std::env::var(k).ok()),
+                addr: Some(local),
+                public_url,
+                limits: mural_serve::Limits::default(),
+            },
+            cfg.writers,
+        );
         {
             use std::io::Write;
             // the server keeps serving even if nobody reads this line

@@ -604,7 +604,10 @@ fn escape_sequences_in_stored_ideas_never_reach_the_terminal() {
     let show = run(&["gallery", "show", &run_id, "--json"]);
     assert_eq!(json_lines(&show.stdout())[0]["idea"], stored.as_str());
     let info = run(&["info", &file, "--json"]);
-    assert_eq!(json_lines(&info.stdout())[0]["mural"]["idea"], stored.as_str());
+    assert_eq!(
+        json_lines(&info.stdout())[0]["mural"]["idea"],
+        stored.as_str()
+    );
 
     // foreign PNG text too
     let foreign = dir.0.join("foreign.png");

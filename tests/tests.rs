@@ -19,6 +19,7 @@ mod serve;
 mod serve_hardening;
 mod sketch;
 mod snapshots;
+mod studio;
 mod templates;
 mod writer_cases;
 mod writers;

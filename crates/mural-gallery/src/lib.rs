@@ -115,6 +115,8 @@ pub enum GalleryError {
     Sql(#[from] rusqlite::Error),
     #[error("no run with id {0} in the gallery; see `mural gallery list`")]
     NoSuchRun(i64),
+    #[error("no image with id {0} in the gallery; see `mural gallery list`")]
+    NoSuchImage(i64),
     #[error("{kind} {id} is being painted by another mural process{}; wait for it to finish, or stop it", holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Leased {
         kind: LeaseKind,
@@ -733,21 +735,36 @@ impl Gallery {
             "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at
              FROM images WHERE run_id = ?1 ORDER BY idx",
         )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok(Image {
-                id: r.get(0)?,
-                index: r.get::<_, i64>(1)? as usize,
-                file: r.get(2)?,
-                prompt: r.get(3)?,
-                negative_prompt: r.get(4)?,
-                seed: r.get::<_, i64>(5)? as u64,
-                width: r.get(6)?,
-                height: r.get(7)?,
-                recipe: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or(Value::Null),
-                created_at: r.get(9)?,
-            })
-        })?;
+        let rows = stmt.query_map([run_id], Self::image_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One image by its id, wherever its file is.
+    pub fn image(&self, id: i64) -> Result<Image, GalleryError> {
+        self.conn()
+            .query_row(
+                "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at
+                 FROM images WHERE id = ?1",
+                [id],
+                Self::image_row,
+            )
+            .optional()?
+            .ok_or(GalleryError::NoSuchImage(id))
+    }
+
+    fn image_row(r: &rusqlite::Row) -> rusqlite::Result<Image> {
+        Ok(Image {
+            id: r.get(0)?,
+            index: r.get::<_, i64>(1)? as usize,
+            file: r.get(2)?,
+            prompt: r.get(3)?,
+            negative_prompt: r.get(4)?,
+            seed: r.get::<_, i64>(5)? as u64,
+            width: r.get(6)?,
+            height: r.get(7)?,
+            recipe: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or(Value::Null),
+            created_at: r.get(9)?,
+        })
     }
 
     fn run_row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
@@ -886,6 +903,12 @@ mod tests {
         );
         let run = g.get(id).unwrap();
         assert_eq!(run.images.len(), 1);
+        let image = g.image(run.images[0].id).unwrap();
+        assert_eq!(image, run.images[0]);
+        assert!(matches!(
+            g.image(image.id + 1000),
+            Err(GalleryError::NoSuchImage(_))
+        ));
         g.remove(id).unwrap();
         assert!(matches!(g.get(id), Err(GalleryError::NoSuchRun(_))));
         // survives reopening

@@ -281,11 +281,15 @@ impl Studio<'_> {
                 .writes_from_scene()
                 .then(|| mural_prompt::scene_of(&w.idea)),
         };
-        let painted = self
-            .painter
-            .paint(&req)
-            .await
-            .map_err(|e| ItemError::from_paint(self.painter_stage(), e))?;
+        let painted = self.painter.paint(&req).await.map_err(|e| {
+            // a painter stopped by the cancel (abandoning the image it was
+            // painting) was cancelled, not failed
+            if self.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                ItemError::Cancelled
+            } else {
+                ItemError::from_paint(self.painter_stage(), e)
+            }
+        })?;
         painted.into_iter().next().ok_or_else(|| ItemError::Failed {
             stage: self.painter_stage(),
             message: "it returned no image".to_string(),

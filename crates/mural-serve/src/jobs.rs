@@ -1,14 +1,19 @@
 //! Studio jobs: `POST /v1/jobs` starts writing and painting in the
 //! background; `GET /v1/jobs/{id}/events` streams its progress as
-//! server-sent events: `prompts`, one `image` per image, then `done` or
-//! `error`. Events are kept, so a late listener gets the whole story.
+//! server-sent events: `prompts`, one `image` per image (with `kept` of
+//! `total`), then `done`, `cancelled` or `error`. Events are kept, so a
+//! late listener gets the whole story. `POST /v1/runs/{id}/rerun` starts a
+//! job that repaints a recorded run; `DELETE /v1/jobs/{id}` cancels one.
 
-use crate::{ApiJson, AppError, AppState, Generation};
+use crate::gallery::image_url;
+use crate::run::{Cancel, Generation, Prepared};
+use crate::{ApiJson, AppError, AppState};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -19,6 +24,7 @@ pub(crate) struct Job {
     /// When the job ended (`done` or `error`); `None` while it runs.
     finished: Mutex<Option<Instant>>,
     changed: tokio::sync::Notify,
+    cancel: Cancel,
 }
 
 impl Default for Job {
@@ -27,6 +33,7 @@ impl Default for Job {
             events: Mutex::new(Vec::new()),
             finished: Mutex::new(None),
             changed: tokio::sync::Notify::new(),
+            cancel: Cancel::default(),
         }
     }
 }
@@ -115,12 +122,85 @@ pub(crate) struct JobRequest {
     n: Option<usize>,
     seed: Option<u64>,
     size: Option<String>,
+    /// Appended to the written negative prompt, and recorded.
+    negative: Option<String>,
+    /// `false`: `idea` is a finished prompt, painted as written.
+    rewrite: Option<bool>,
+}
+
+/// A job started: where to listen, and the seed it paints from.
+#[derive(Serialize)]
+pub(crate) struct JobCreated {
+    id: String,
+    seed: u64,
+    /// Images it paints.
+    n: usize,
+    /// The run a re-run repeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rerun_of: Option<i64>,
+}
+
+/// An event's data: the prompts written (or replayed).
+#[derive(Serialize)]
+struct PromptsEvent {
+    prompts: Vec<PromptEvent>,
+}
+
+#[derive(Serialize)]
+struct PromptEvent {
+    index: usize,
+    prompt: String,
+    negative_prompt: String,
+    seed: u64,
+    params: serde_json::Map<String, Value>,
+}
+
+/// An event's data: one image kept, and how many of how many are done.
+#[derive(Serialize)]
+struct ImageEvent {
+    id: i64,
+    url: String,
+    index: usize,
+    prompt: String,
+    negative_prompt: String,
+    seed: u64,
+    run_id: i64,
+    width: u32,
+    height: u32,
+    kept: usize,
+    total: usize,
+}
+
+/// An event's data: the end (`done` or `cancelled`).
+#[derive(Serialize)]
+struct EndEvent {
+    run_id: Option<i64>,
+    kept: usize,
+    total: usize,
+}
+
+/// An event's data: why the job failed, in OpenAI's error shape.
+#[derive(Serialize)]
+struct ErrorEvent {
+    error: ErrorBody,
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    message: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    code: Option<&'static str>,
+}
+
+fn event(v: impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 pub(crate) async fn create(
     State(s): State<AppState>,
     ApiJson(r): ApiJson<JobRequest>,
-) -> Result<(axum::http::StatusCode, Json<Value>), AppError> {
+) -> Result<(StatusCode, Json<JobCreated>), AppError> {
     let g = Generation {
         idea: r.idea,
         target: r.target,
@@ -130,9 +210,29 @@ pub(crate) async fn create(
         n: r.n.unwrap_or(1),
         seed: r.seed,
         size: r.size,
-        rewrite: true,
+        rewrite: r.rewrite.unwrap_or(true),
+        negative: r.negative,
     };
     let prepared = s.prepare(&g)?;
+    start(&s, prepared)
+}
+
+/// `POST /v1/runs/{id}/rerun`: paints a recorded run's prompts again as
+/// they were written (never rewritten), with its painter and size, as a
+/// new run that says `rerun_of`; a job like `POST /v1/jobs`.
+pub(crate) async fn rerun(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<JobCreated>), AppError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::not_found(format!("no run {id:?} in the gallery")))?;
+    let prepared = s.prepare_rerun(id).await?;
+    start(&s, prepared)
+}
+
+/// Starts a prepared run in the background, as a job with an event story.
+fn start(s: &AppState, prepared: Prepared) -> Result<(StatusCode, Json<JobCreated>), AppError> {
     let admission = s.admit()?;
     let seq = s
         .inner
@@ -142,45 +242,135 @@ pub(crate) async fn create(
     let id = format!("job-{}-{seq}", std::process::id());
     let job = Arc::new(Job::default());
     s.inner.jobs.insert(id.clone(), job.clone());
-    let seed = prepared.spec.seed;
+    let created = JobCreated {
+        id,
+        seed: prepared.spec.seed,
+        n: prepared.spec.n,
+        rerun_of: prepared.rerun_of,
+    };
+    let total = prepared.spec.n;
     let state = s.clone();
+    let cancel = job.cancel.clone();
     tokio::spawn(async move {
         let (j1, j2) = (job.clone(), job.clone());
+        let kept = std::sync::atomic::AtomicUsize::new(0);
         let r = state
             .run(
                 prepared,
                 admission,
+                cancel,
                 move |written| {
-                    let prompts: Vec<Value> = written
+                    let prompts = written
                         .iter()
-                        .map(|w| json!({"index": w.index, "prompt": w.prompt, "negative_prompt": w.negative_prompt, "seed": w.seed, "params": w.params}))
+                        .map(|w| PromptEvent {
+                            index: w.index,
+                            prompt: w.prompt.clone(),
+                            negative_prompt: w.negative_prompt.clone(),
+                            seed: w.seed,
+                            params: w.params.clone(),
+                        })
                         .collect();
-                    j1.push("prompts", json!({ "prompts": prompts }));
+                    j1.push("prompts", event(PromptsEvent { prompts }));
                 },
                 move |k| {
-                    let name = std::path::Path::new(&k.file)
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
+                    let n = kept.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                     j2.push(
                         "image",
-                        json!({"url": format!("/files/{name}"), "index": k.index, "prompt": k.prompt, "seed": k.seed, "run_id": k.run_id, "width": k.width, "height": k.height}),
+                        event(ImageEvent {
+                            id: k.id,
+                            url: image_url(k.id),
+                            index: k.index,
+                            prompt: k.prompt.clone(),
+                            negative_prompt: k.negative_prompt.clone(),
+                            seed: k.seed,
+                            run_id: k.run_id,
+                            width: k.width,
+                            height: k.height,
+                            kept: n,
+                            total,
+                        }),
                     );
                 },
             )
             .await;
         match r {
-            Ok((run_id, _)) => job.finish("done", json!({ "run_id": run_id })),
+            Ok(o) => job.finish(
+                if o.cancelled { "cancelled" } else { "done" },
+                event(EndEvent {
+                    run_id: o.run_id,
+                    kept: o.kept.len(),
+                    total,
+                }),
+            ),
             Err(e) => job.finish(
                 "error",
-                json!({"error": {"message": e.message, "type": e.kind, "code": e.code}}),
+                event(ErrorEvent {
+                    error: ErrorBody {
+                        message: e.message,
+                        kind: e.kind,
+                        code: e.code,
+                    },
+                }),
             ),
         }
     });
-    Ok((
-        axum::http::StatusCode::ACCEPTED,
-        Json(json!({ "id": id, "seed": seed })),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(created)))
+}
+
+/// Where a job stands.
+#[derive(Serialize)]
+pub(crate) struct JobStatus {
+    id: String,
+    /// `running`, `cancelling`, `done`, `cancelled` or `error`.
+    status: &'static str,
+}
+
+fn job_status(id: String, job: &Job) -> JobStatus {
+    let last = job
+        .events
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .last()
+        .map(|(k, _)| k.clone());
+    let status = match last.as_deref() {
+        Some("done") => "done",
+        Some("cancelled") => "cancelled",
+        Some("error") => "error",
+        _ if job.cancel.is_cancelled() => "cancelling",
+        _ => "running",
+    };
+    JobStatus { id, status }
+}
+
+fn find(s: &AppState, id: &str) -> Result<Arc<Job>, AppError> {
+    s.inner
+        .jobs
+        .get(id)
+        .ok_or_else(|| AppError::not_found(format!("no job {id:?}")))
+}
+
+/// `GET /v1/jobs/{id}`.
+pub(crate) async fn status(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobStatus>, AppError> {
+    let job = find(&s, &id)?;
+    Ok(Json(job_status(id, &job)))
+}
+
+/// `DELETE /v1/jobs/{id}` (or `POST /v1/jobs/{id}/cancel`): no image is
+/// started after this; the images kept stay, the run is finished as
+/// failed with the reason "cancelled", and the event stream ends with
+/// `cancelled`. A job that has ended is left as it is.
+pub(crate) async fn cancel(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobStatus>, AppError> {
+    let job = find(&s, &id)?;
+    if job.finished_at().is_none() {
+        job.cancel.cancel();
+    }
+    Ok(Json(job_status(id, &job)))
 }
 
 pub(crate) async fn events(
@@ -217,7 +407,7 @@ pub(crate) async fn events(
                     // only `finish` pushes these, and nothing comes after
                     // them: checking the `finished` flag here raced with
                     // `finish` and could leave the stream waiting forever
-                    let last = kind == "done" || kind == "error";
+                    let last = kind == "done" || kind == "error" || kind == "cancelled";
                     let ev = Event::default().event(kind).data(data.to_string());
                     return Some((Ok(ev), (job, cursor + 1, last)));
                 }
@@ -230,6 +420,7 @@ pub(crate) async fn events(
 mod tests {
     use super::*;
     use axum::response::IntoResponse;
+    use serde_json::json;
 
     /// Regression: `finish` pushes `done` and then sets the flag; a listener
     /// that read `done` in between waited forever (a hung SSE stream).

@@ -238,10 +238,12 @@ async fn models_options_gallery_and_health() {
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["idea"], "a lighthouse");
-    assert!(runs[0]["images"][0]["url"]
-        .as_str()
-        .unwrap()
-        .starts_with("/files/"));
+    // by gallery id, so images from any folder (the CLI's) are served
+    let image = &runs[0]["images"][0];
+    assert_eq!(
+        image["url"].as_str().unwrap(),
+        format!("/v1/images/{}/file", image["id"])
+    );
     assert!(
         runs[0]["images"][0].get("file").is_none(),
         "server paths stay private"
