@@ -77,6 +77,9 @@ enum Command {
     Gallery(crate::paint::GalleryCommand),
     /// The models mural knows, with each one's lifecycle; --refresh asks the provider too.
     Models(crate::models::ModelsArgs),
+    /// Painter pools from mural.toml: `pool status NAME` probes each member.
+    #[command(subcommand)]
+    Pool(crate::pool::PoolCommand),
 }
 
 #[derive(Args)]
@@ -159,6 +162,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Template(args) => crate::template::template_cmd(args),
         Command::Serve(args) => crate::serve::serve_cmd(args),
         Command::Models(args) => crate::models::models_cmd(args),
+        Command::Pool(cmd) => crate::pool::pool_cmd(cmd),
     }
 }
 

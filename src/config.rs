@@ -50,6 +50,12 @@ pub struct Config {
     /// (`[[models]]`).
     #[serde(default)]
     pub models: Vec<mural_catalog::ModelEntry>,
+    /// Painter pools (`[pools.NAME]`), resolved into `painters` at load.
+    #[serde(default)]
+    pub pools: BTreeMap<String, mural_paint::pool::PoolConfig>,
+    /// Writer pools (`[writer_pools.NAME]`), resolved into `writers` at load.
+    #[serde(default)]
+    pub writer_pools: BTreeMap<String, mural_llm::pool::WriterPoolConfig>,
 }
 
 /// mural's config directory: `$XDG_CONFIG_HOME/mural` or `~/.config/mural`.
@@ -77,7 +83,7 @@ pub fn load() -> Result<Config> {
     let text = crate::input::read_file(&path, crate::input::MAX_TEXT_BYTES, &what)?;
     let text = String::from_utf8(text)
         .map_err(|_| usage(format!("{what} is not UTF-8 text; save it as UTF-8")))?;
-    let cfg: Config = toml::from_str(&text).map_err(|e| {
+    let mut cfg: Config = toml::from_str(&text).map_err(|e| {
         // toml's message is multi-line with a caret; keep its first line
         let msg = e.message().to_string();
         let at = e
@@ -118,6 +124,7 @@ pub fn load() -> Result<Config> {
             )));
         }
     }
+    crate::pool::install(&mut cfg, &path)?;
     Ok(cfg)
 }
 

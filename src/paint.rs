@@ -803,6 +803,13 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
         Event::Finished { idea, outcome, .. } => {
             if let Some(b) = &bar {
                 b.inc(1);
+                // a pool's members: throughput and health
+                let pool = crate::pool::progress_summary(studio.painter);
+                let failed = failures.get() + usize::from(!matches!(outcome, Outcome::Done));
+                b.set_message(match failed {
+                    0 => pool,
+                    n => format!("{n} not finished {pool}"),
+                });
             }
             let why = match outcome {
                 Outcome::Done => return,
@@ -810,9 +817,6 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
                 Outcome::Failed(f) => f.clone(),
             };
             failures.set(failures.get() + 1);
-            if let Some(b) = &bar {
-                b.set_message(format!("{} not finished", failures.get()));
-            }
             if args.json {
                 print(json!({ "idea": idea, "error": why }).to_string());
             }
@@ -1010,6 +1014,9 @@ pub fn gallery_cmd(cmd: GalleryCommand) -> Result<ExitCode> {
                     )?;
                     if !i.negative_prompt.is_empty() {
                         writeln!(out, "Negative prompt: {}", show(&i.negative_prompt))?;
+                    }
+                    if let Some(m) = i.recipe["painter_params"]["member"].as_str() {
+                        writeln!(out, "Painted by: {} (pool member)", show(m))?;
                     }
                 }
             }

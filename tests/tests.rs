@@ -13,6 +13,7 @@ mod knowledge;
 mod paint;
 mod painters;
 mod painters_cloud;
+mod pools;
 mod serve;
 mod serve_hardening;
 mod sketch;

@@ -12,9 +12,11 @@
 //! never write files or touch the gallery. Metadata and storage are the
 //! caller's job (`mural-meta`, `mural-gallery`).
 
+pub mod pool;
 pub mod remote;
 pub mod sketch;
 
+pub use pool::{MemberStats, Pool};
 pub use remote::{build, suggested_target, Profile, KINDS};
 pub use sketch::SketchPainter;
 
@@ -247,6 +249,10 @@ pub trait Painter: Send + Sync {
         &'a self,
         req: &'a PaintRequest,
     ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>>;
+    /// A pool's members (health, load, speed); empty for one painter.
+    fn pool_stats(&self) -> Vec<MemberStats> {
+        Vec::new()
+    }
 }
 
 /// A thumbnail of a PNG (any color type), at most `max` pixels a side,
