@@ -43,13 +43,17 @@ pub fn install(cfg: &mut Config, path: &Path) -> Result<()> {
     cfg.painters.extend(painters);
     let mut writers = Vec::new();
     for (name, pool) in &cfg.writer_pools {
-        if cfg.writers.contains_key(name) || ["builtin", "verbatim", "openai"].contains(&name.as_str())
+        if cfg.writers.contains_key(name)
+            || ["builtin", "verbatim", "openai"].contains(&name.as_str())
         {
             return Err(bad(format!(
                 "writer pool {name:?} has the name of a writer profile or kind; rename one"
             )));
         }
-        writers.push((name.clone(), pool.resolve(name, &cfg.writers).map_err(&bad)?));
+        writers.push((
+            name.clone(),
+            pool.resolve(name, &cfg.writers).map_err(&bad)?,
+        ));
     }
     cfg.writers.extend(writers);
     Ok(())
@@ -63,7 +67,10 @@ pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
         return Err(usage(if pools.is_empty() {
             format!("unknown pool {name:?}; add a [pools.NAME] table with members to mural.toml")
         } else {
-            format!("unknown pool {name:?}; mural.toml has: {}", pools.join(", "))
+            format!(
+                "unknown pool {name:?}; mural.toml has: {}",
+                pools.join(", ")
+            )
         }));
     };
     let spec = profile.pool.as_deref().expect("filtered on a pool");
@@ -84,7 +91,11 @@ pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
         let models = match &r.models {
             Some(m) if m.len() > 4 => format!(
                 "{} (+{} more)",
-                m[..4].iter().map(|s| show(s)).collect::<Vec<_>>().join(", "),
+                m[..4]
+                    .iter()
+                    .map(|s| show(s))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 m.len() - 4
             ),
             Some(m) => m.iter().map(|s| show(s)).collect::<Vec<_>>().join(", "),

@@ -123,7 +123,10 @@ fn a1111_routes(b: Arc<Behavior>) -> Router {
 
 fn comfy_routes(b: Arc<Behavior>) -> Router {
     async fn prompt(State(b): State<Arc<Behavior>>, Json(body): Json<Value>) -> Response {
-        if let Some(c) = body.pointer("/prompt/4/inputs/ckpt_name").and_then(Value::as_str) {
+        if let Some(c) = body
+            .pointer("/prompt/4/inputs/ckpt_name")
+            .and_then(Value::as_str)
+        {
             b.checkpoints.lock().unwrap().insert(c.to_string());
         }
         if let Err(r) = generation(&b).await {
@@ -144,14 +147,19 @@ fn comfy_routes(b: Arc<Behavior>) -> Router {
     }
     async fn object_info(State(b): State<Arc<Behavior>>) -> Json<Value> {
         b.probes.fetch_add(1, SeqCst);
-        Json(json!({"CheckpointLoaderSimple": {"input": {"required": {"ckpt_name": [b.models.iter().map(|m| format!("{m}.safetensors")).collect::<Vec<_>>()]}}}}))
+        Json(
+            json!({"CheckpointLoaderSimple": {"input": {"required": {"ckpt_name": [b.models.iter().map(|m| format!("{m}.safetensors")).collect::<Vec<_>>()]}}}}),
+        )
     }
     Router::new()
         .route("/prompt", post(prompt))
         .route("/history/{id}", get(history))
         .route("/view", get(view))
         .route("/object_info/CheckpointLoaderSimple", get(object_info))
-        .route("/system_stats", get(|| async { Json(json!({"system": {}})) }))
+        .route(
+            "/system_stats",
+            get(|| async { Json(json!({"system": {}})) }),
+        )
         .with_state(b)
 }
 
@@ -262,8 +270,23 @@ fn mural(dir: &TempDir, args: &[&str]) -> TestCommand {
 }
 
 fn ideas(n: usize) -> String {
-    let subjects = ["fox", "owl", "lighthouse", "teapot", "bicycle", "whale", "castle", "cactus"];
-    let places = ["in the snow", "at dusk", "on a hill", "by the sea", "in a forest"];
+    let subjects = [
+        "fox",
+        "owl",
+        "lighthouse",
+        "teapot",
+        "bicycle",
+        "whale",
+        "castle",
+        "cactus",
+    ];
+    let places = [
+        "in the snow",
+        "at dusk",
+        "on a hill",
+        "by the sea",
+        "in a forest",
+    ];
     (0..n)
         .map(|i| {
             format!(
@@ -275,9 +298,12 @@ fn ideas(n: usize) -> String {
         .collect()
 }
 
-/// The gallery's images: (run id, index, file, member), with no image
+/// One recorded image: (run id, index, file, member).
+type Row = (i64, i64, String, String);
+
+/// The gallery's images, with no image
 /// recorded twice, and the journal's item statuses.
-fn gallery(dir: &TempDir) -> (Vec<(i64, i64, String, String)>, Vec<String>) {
+fn gallery(dir: &TempDir) -> (Vec<Row>, Vec<String>) {
     let c = rusqlite::Connection::open(dir.0.join("home/gallery.db")).unwrap();
     let mut images = Vec::new();
     let mut seen = BTreeSet::new();
@@ -296,7 +322,10 @@ fn gallery(dir: &TempDir) -> (Vec<(i64, i64, String, String)>, Vec<String>) {
         .unwrap();
     for row in rows {
         let (run, idx, file, recipe) = row.unwrap();
-        assert!(seen.insert((run, idx)), "image ({run}, {idx}) recorded twice");
+        assert!(
+            seen.insert((run, idx)),
+            "image ({run}, {idx}) recorded twice"
+        );
         let recipe: Value = serde_json::from_str(&recipe).unwrap();
         let member = recipe["painter_params"]["member"]
             .as_str()
@@ -320,7 +349,11 @@ fn assert_whole(dir: &TempDir, items: usize, members: usize) -> BTreeMap<String,
     let (images, statuses) = gallery(dir);
     assert_eq!(statuses.len(), items);
     let not_done: Vec<&String> = statuses.iter().filter(|s| *s != "done").collect();
-    assert!(not_done.is_empty(), "{} items not done: {not_done:?}", not_done.len());
+    assert!(
+        not_done.is_empty(),
+        "{} items not done: {not_done:?}",
+        not_done.len()
+    );
     assert_eq!(images.len(), items, "one image per item");
     let runs: BTreeSet<i64> = images.iter().map(|i| i.0).collect();
     assert_eq!(runs.len(), items, "one run per item");
@@ -334,7 +367,10 @@ fn assert_whole(dir: &TempDir, items: usize, members: usize) -> BTreeMap<String,
     assert!(
         on_disk.iter().all(|f| f.ends_with(".png")),
         "stray files: {:?}",
-        on_disk.iter().filter(|f| !f.ends_with(".png")).collect::<Vec<_>>()
+        on_disk
+            .iter()
+            .filter(|f| !f.ends_with(".png"))
+            .collect::<Vec<_>>()
     );
     let recorded: BTreeSet<String> = images
         .iter()
@@ -440,7 +476,11 @@ fn eight_backends_paint_a_thousand_ideas_through_faults_and_a_restart_losing_not
         ),
     ];
     let dir = TempDir::new("pool-1000");
-    std::fs::write(dir.0.join("mural.toml"), pool_toml(&fakes, "model = \"sdxl\"")).unwrap();
+    std::fs::write(
+        dir.0.join("mural.toml"),
+        pool_toml(&fakes, "model = \"sdxl\""),
+    )
+    .unwrap();
     std::fs::write(dir.0.join("ideas.txt"), ideas(1000)).unwrap();
     let child = spawn_captured(
         &dir,
@@ -476,7 +516,10 @@ fn eight_backends_paint_a_thousand_ideas_through_faults_and_a_restart_losing_not
     killer.join().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("1000 items: 1000 done, 0 refused, 0 failed"), "{stderr}");
+    assert!(
+        stderr.contains("1000 items: 1000 done, 0 refused, 0 failed"),
+        "{stderr}"
+    );
     let by_member = assert_whole(&dir, 1000, fakes.len());
     eprintln!("1000 images in {took:?}; by member: {by_member:?}");
     // every member painted some; the faulty ones failed some requests
@@ -510,7 +553,10 @@ fn eight_backends_paint_a_thousand_ideas_through_faults_and_a_restart_losing_not
         shown["images"][0]["recipe"]["painter_params"]["member"].as_str(),
         Some(images[0].3.as_str())
     );
-    assert_eq!(shown["images"][0]["recipe"]["painter_params"]["pool"], "farm");
+    assert_eq!(
+        shown["images"][0]["recipe"]["painter_params"]["pool"],
+        "farm"
+    );
 }
 
 #[test]
@@ -527,8 +573,18 @@ fn a_model_only_two_members_hold_is_only_sent_to_them() {
     let r = mural(
         &dir,
         &[
-            "batch", "ideas.txt", "--painter", "farm", "--model", "rare", "--size", "64x64",
-            "--concurrency", "8", "--seed", "5",
+            "batch",
+            "ideas.txt",
+            "--painter",
+            "farm",
+            "--model",
+            "rare",
+            "--size",
+            "64x64",
+            "--concurrency",
+            "8",
+            "--seed",
+            "5",
         ],
     )
     .run();
@@ -545,21 +601,45 @@ fn a_model_only_two_members_hold_is_only_sent_to_them() {
     assert!(fakes[1].b.requests.load(SeqCst) > 0 && fakes[3].b.requests.load(SeqCst) > 0);
     // each asked for the model by its own name for it
     assert_eq!(
-        fakes[1].b.checkpoints.lock().unwrap().iter().collect::<Vec<_>>(),
+        fakes[1]
+            .b
+            .checkpoints
+            .lock()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
         ["rare.safetensors [0123abcd]"]
     );
     assert_eq!(
-        fakes[3].b.checkpoints.lock().unwrap().iter().collect::<Vec<_>>(),
+        fakes[3]
+            .b
+            .checkpoints
+            .lock()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
         ["rare"]
     );
 
     // a model no member holds: bad input naming the model and the members
     let r = mural(
         &dir,
-        &["imagine", "a red fox", "--painter", "farm", "--model", "nope", "--size", "64x64"],
+        &[
+            "imagine",
+            "a red fox",
+            "--painter",
+            "farm",
+            "--model",
+            "nope",
+            "--size",
+            "64x64",
+        ],
     )
     .run();
-    r.assert_usage_error("a model no member has", "no member of pool \"farm\" has the model \"nope\"");
+    r.assert_usage_error(
+        "a model no member has",
+        "no member of pool \"farm\" has the model \"nope\"",
+    );
     for k in ["m0 has", "m1 has", "m2 has", "m3 has rare"] {
         assert!(r.stderr.contains(k), "{k}: {}", r.stderr);
     }
@@ -567,7 +647,17 @@ fn a_model_only_two_members_hold_is_only_sent_to_them() {
     // imagine -n, and rerun of a pool's run, through the pool
     let r = mural(
         &dir,
-        &["imagine", "a blue owl", "--painter", "farm", "-n", "3", "--size", "64x64", "--json"],
+        &[
+            "imagine",
+            "a blue owl",
+            "--painter",
+            "farm",
+            "-n",
+            "3",
+            "--size",
+            "64x64",
+            "--json",
+        ],
     )
     .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -597,15 +687,26 @@ fn a_pool_batch_killed_mid_way_resumes_with_nothing_lost_or_twice() {
     std::fs::write(dir.0.join("mural.toml"), pool_toml(&fakes, "")).unwrap();
     std::fs::write(dir.0.join("ideas.txt"), ideas(200)).unwrap();
     let args = [
-        "batch", "ideas.txt", "--painter", "farm", "--size", "64x64", "--concurrency", "8",
-        "--seed", "9",
+        "batch",
+        "ideas.txt",
+        "--painter",
+        "farm",
+        "--size",
+        "64x64",
+        "--concurrency",
+        "8",
+        "--seed",
+        "9",
     ];
     let mut child = spawn_captured(&dir, &args);
     let out = dir.0.join("mural-out");
     let started = Instant::now();
     loop {
         let n = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
-        if n >= 40 || child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(60) {
+        if n >= 40
+            || child.try_wait().unwrap().is_some()
+            || started.elapsed() > Duration::from_secs(60)
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -630,7 +731,11 @@ fn a_member_killed_is_marked_down_and_rejoins_when_restarted() {
         FakeSd::start(Api::Comfy, a1111(&["sdxl"], 1)),
     ];
     let dir = TempDir::new("pool-health");
-    std::fs::write(dir.0.join("mural.toml"), pool_toml(&fakes, "model = \"sdxl\"")).unwrap();
+    std::fs::write(
+        dir.0.join("mural.toml"),
+        pool_toml(&fakes, "model = \"sdxl\""),
+    )
+    .unwrap();
 
     // `mural pool status`: every member up, with its models and latency
     let r = mural(&dir, &["pool", "status", "farm"]).run();
@@ -643,7 +748,11 @@ fn a_member_killed_is_marked_down_and_rejoins_when_restarted() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains(&fakes[2].url()) && r.stdout.contains(" ms "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&fakes[2].url()) && r.stdout.contains(" ms "),
+        "{}",
+        r.stdout
+    );
 
     // the pool in process: paint, kill m1, paint on, restart, paint until it rejoins
     let mut profiles = BTreeMap::new();
@@ -714,7 +823,10 @@ fn a_member_killed_is_marked_down_and_rejoins_when_restarted() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(pool.pool_stats()[1].healthy);
-    assert!(fakes[1].b.probes.load(SeqCst) >= 2, "probed at start and to rejoin");
+    assert!(
+        fakes[1].b.probes.load(SeqCst) >= 2,
+        "probed at start and to rejoin"
+    );
     let r = mural(&dir, &["pool", "status", "farm", "--json"]).run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let rows = crate::util::json_lines(&r.stdout);
@@ -723,7 +835,10 @@ fn a_member_killed_is_marked_down_and_rejoins_when_restarted() {
     // an unknown pool is bad input
     mural(&dir, &["pool", "status", "nope"])
         .run()
-        .assert_usage_error("unknown pool", "unknown pool \"nope\"; mural.toml has: farm");
+        .assert_usage_error(
+            "unknown pool",
+            "unknown pool \"nope\"; mural.toml has: farm",
+        );
 }
 
 #[test]
@@ -736,7 +851,10 @@ fn a_pool_naming_a_missing_profile_is_bad_input() {
     .unwrap();
     mural(&dir, &["imagine", "a cat", "--painter", "farm"])
         .run()
-        .assert_usage_error("a missing member", "names member \"gpu2\", which is not a [painters.NAME] profile");
+        .assert_usage_error(
+            "a missing member",
+            "names member \"gpu2\", which is not a [painters.NAME] profile",
+        );
     std::fs::write(
         dir.0.join("mural.toml"),
         "[writers.llm1]\nkind = \"gguf\"\npath = \"/m.gguf\"\n[writer_pools.duo]\nmembers = [\"llm1\"]\n",
@@ -771,15 +889,45 @@ fn a_writer_pool_fails_over_from_a_failing_chat_server() {
         ),
     )
     .unwrap();
-    let r = mural(&dir, &["prompt", "a red fox in the snow", "--writer", "duo", "--json", "--seed", "3"]).run();
+    let r = mural(
+        &dir,
+        &[
+            "prompt",
+            "a red fox in the snow",
+            "--writer",
+            "duo",
+            "--json",
+            "--seed",
+            "3",
+        ],
+    )
+    .run();
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines = crate::util::json_lines(&r.stdout);
-    assert!(lines[0]["prompt"].as_str().unwrap().contains("red fox"), "{lines:?}");
-    assert!(bad.fake.hits("/v1/chat/completions") >= 1, "the first member was tried");
-    assert!(good.fake.hits("/v1/chat/completions") >= 1, "the second member wrote it");
+    assert!(
+        lines[0]["prompt"].as_str().unwrap().contains("red fox"),
+        "{lines:?}"
+    );
+    assert!(
+        bad.fake.hits("/v1/chat/completions") >= 1,
+        "the first member was tried"
+    );
+    assert!(
+        good.fake.hits("/v1/chat/completions") >= 1,
+        "the second member wrote it"
+    );
     // every member failing: a backend failure (exit 1) naming each
     let r = mural(&dir, &["prompt", "a red fox", "--writer", "dead"]).run();
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("every member of writer pool \"dead\" failed"), "{}", r.stderr);
-    assert!(r.stderr.contains("llm1:") && r.stderr.contains("gone:"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("every member of writer pool \"dead\" failed"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("llm1:") && r.stderr.contains("gone:"),
+        "{}",
+        r.stderr
+    );
 }

@@ -264,7 +264,10 @@ mod tests {
     fn every_member_failing_is_a_backend_error_naming_each() {
         let p = pool(&[fake(true, ""), fake(true, "")]);
         let e = ask(&p).unwrap_err().to_string();
-        assert!(e.contains("writer pool \"duo\"") && e.contains("llm0: HTTP 500") && e.contains("llm1"), "{e}");
+        assert!(
+            e.contains("writer pool \"duo\"") && e.contains("llm0: HTTP 500") && e.contains("llm1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -235,9 +235,7 @@ fn build_profile(
             backends.push((name.clone(), Box::new(backend)));
         }
         let pool = crate::pool::LlmPool::new(label, backends, *backoff);
-        return Ok(Box::new(
-            LlmWriter::new(pool).sampling_from(p).stream(sink),
-        ));
+        return Ok(Box::new(LlmWriter::new(pool).sampling_from(p).stream(sink)));
     }
     match p.kind.as_str() {
         "openai" => {

@@ -139,6 +139,9 @@ fn main() {
     for _ in 0..3 {
         let items = 200_000;
         let t = drive(pool(8, Duration::ZERO, 64), items, 256);
-        println!("  {items} items: {t:.0} items/s ({:.2} us per item)", 1e6 / t);
+        println!(
+            "  {items} items: {t:.0} items/s ({:.2} us per item)",
+            1e6 / t
+        );
     }
 }

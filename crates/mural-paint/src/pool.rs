@@ -112,7 +112,10 @@ impl PoolConfig {
                     if known.is_empty() {
                         "; add one".to_string()
                     } else {
-                        format!(" (nearest: {})", crate::remote::nearest(m, &known).join(", "))
+                        format!(
+                            " (nearest: {})",
+                            crate::remote::nearest(m, &known).join(", ")
+                        )
                     }
                 ));
             };
@@ -232,10 +235,13 @@ pub mod route {
                     .unwrap_or(fastest);
                 (i, (v.in_flight as f64 + 1.0) * speed, v.done)
             })
-            .fold(None, |best: Option<(usize, f64, u64)>, (i, s, d)| match best {
-                Some((_, b, bd)) if b < s || (b == s && bd <= d) => best,
-                _ => Some((i, s, d)),
-            })
+            .fold(
+                None,
+                |best: Option<(usize, f64, u64)>, (i, s, d)| match best {
+                    Some((_, b, bd)) if b < s || (b == s && bd <= d) => best,
+                    _ => Some((i, s, d)),
+                },
+            )
             .map(|(i, _, _)| i)
     }
 
@@ -632,7 +638,11 @@ fn union_limits<'a>(all: impl Iterator<Item = &'a Limits>) -> Limits {
             let (mut min, mut max, mut step) = (u32::MAX, 0u32, u32::MAX);
             for l in &all {
                 match &l.sizes {
-                    Sizes::Range { min: a, max: b, step: s } => {
+                    Sizes::Range {
+                        min: a,
+                        max: b,
+                        step: s,
+                    } => {
                         min = min.min(*a);
                         max = max.max(*b);
                         step = step.min(*s);
@@ -716,10 +726,13 @@ impl Inner {
         }
         let secrets: Vec<String> = p.auth.iter().map(|(_, pw)| pw.clone()).collect();
         let scrub = |m: String| mural_http::redact_secrets(&m, &secrets);
-        let reply = r
-            .send()
-            .await
-            .map_err(|e| scrub(format!("{}: {}", m.url, mural_http::redact_userinfo(&e.to_string()))))?;
+        let reply = r.send().await.map_err(|e| {
+            scrub(format!(
+                "{}: {}",
+                m.url,
+                mural_http::redact_userinfo(&e.to_string())
+            ))
+        })?;
         let status = reply.status();
         if !status.is_success() {
             return Err(format!("{}: HTTP {}", m.url, status.as_u16()));
@@ -773,7 +786,11 @@ impl Inner {
                 s.health = Health::Down {
                     failures,
                     next_probe: Instant::now()
-                        + route::backoff(self.settings.backoff, self.settings.max_backoff, failures),
+                        + route::backoff(
+                            self.settings.backoff,
+                            self.settings.max_backoff,
+                            failures,
+                        ),
                     probing: None,
                 };
                 s.last_error = Some(why.clone());
@@ -924,7 +941,8 @@ impl Inner {
             }
             let mut wait = Duration::from_millis(250);
             if let Some(n) = next {
-                wait = wait.min(n.saturating_duration_since(Instant::now()) + Duration::from_millis(1));
+                wait = wait
+                    .min(n.saturating_duration_since(Instant::now()) + Duration::from_millis(1));
             }
             if let Some(since) = all_down_since {
                 wait = wait.min(
@@ -945,7 +963,11 @@ impl Inner {
 
     fn none_can_serve(&self, model: Option<&str>, w: u32, h: u32) -> PaintError {
         let names: Vec<&str> = self.members.iter().map(|m| m.name.as_str()).collect();
-        let sized: Vec<&Member> = self.members.iter().filter(|m| m.can_take_size(w, h)).collect();
+        let sized: Vec<&Member> = self
+            .members
+            .iter()
+            .filter(|m| m.can_take_size(w, h))
+            .collect();
         let message = match model {
             Some(model) if !sized.is_empty() => format!(
                 "no member of pool {:?} has the model {model:?} (members: {}); put it on a member or pick one they list",
@@ -1185,7 +1207,9 @@ mod tests {
         c.members.push("gpu9".into());
         let e = c.resolve("farm", &painters).unwrap_err();
         assert!(e.contains("\"gpu9\"") && e.contains("nearest: gpu1"), "{e}");
-        let e = PoolConfig::default().resolve("farm", &painters).unwrap_err();
+        let e = PoolConfig::default()
+            .resolve("farm", &painters)
+            .unwrap_err();
         assert!(e.contains("no members"), "{e}");
         let mixed = PoolConfig {
             members: vec!["gpu1".into(), "cloud".into()],
@@ -1352,12 +1376,18 @@ mod tests {
         let e = pool.paint(&req()).await.unwrap_err();
         assert!(matches!(e, PaintError::Refused { .. }), "{e:?}");
         assert_eq!(good.calls.load(SeqCst), 0);
-        assert!(pool.stats()[0].healthy, "a refusal is not the member's fault");
+        assert!(
+            pool.stats()[0].healthy,
+            "a refusal is not the member's fault"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn when_every_member_is_down_the_item_fails_as_retryable_after_the_wait() {
-        let pool = pool_of(&[scripted(true, false), scripted(true, false)], Duration::ZERO);
+        let pool = pool_of(
+            &[scripted(true, false), scripted(true, false)],
+            Duration::ZERO,
+        );
         let e = pool.paint(&req()).await.unwrap_err();
         assert!(e.retryable(), "{e:?}");
         assert!(e.to_string().contains("stayed down"), "{e}");
@@ -1371,6 +1401,9 @@ mod tests {
         r.width = 9000;
         let e = pool.paint(&r).await.unwrap_err();
         assert!(matches!(e, PaintError::InvalidRequest { .. }), "{e:?}");
-        assert!(e.to_string().contains("9000x64") && e.to_string().contains("m0"), "{e}");
+        assert!(
+            e.to_string().contains("9000x64") && e.to_string().contains("m0"),
+            "{e}"
+        );
     }
 }
