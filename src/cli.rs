@@ -92,6 +92,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
     },
+    /// Painter pools from mural.toml: `pool status NAME` probes each member.
+    #[command(subcommand)]
+    Pool(crate::pool::PoolCommand),
 }
 
 #[derive(Args)]
@@ -164,6 +167,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Models(args) => crate::models::models_cmd(args),
         Command::Completions { shell } => completions_cmd(shell),
         Command::Man { out } => man_cmd(out.as_deref()),
+        Command::Pool(cmd) => crate::pool::pool_cmd(cmd),
     }
 }
 

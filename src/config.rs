@@ -66,6 +66,12 @@ pub struct Config {
     /// What a command uses when its flag is not given (`[defaults]`).
     #[serde(default)]
     pub defaults: Defaults,
+    /// Painter pools (`[pools.NAME]`), resolved into `painters` at load.
+    #[serde(default)]
+    pub pools: BTreeMap<String, mural_paint::pool::PoolConfig>,
+    /// Writer pools (`[writer_pools.NAME]`), resolved into `writers` at load.
+    #[serde(default)]
+    pub writer_pools: BTreeMap<String, mural_llm::pool::WriterPoolConfig>,
 }
 
 /// `[defaults]`: each field stands in for its flag when the flag is not
@@ -244,6 +250,7 @@ pub fn load() -> Result<Config> {
         ))
     })?;
     // an unknown painter or writer kind was refused while parsing
+    crate::pool::install(&mut cfg, &path)?;
     Ok(cfg)
 }
 

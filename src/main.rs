@@ -9,6 +9,7 @@ mod config;
 mod input;
 mod models;
 mod paint;
+mod pool;
 mod serve;
 mod template;
 mod writer;

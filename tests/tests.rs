@@ -14,6 +14,7 @@ mod knowledge;
 mod paint;
 mod painters;
 mod painters_cloud;
+mod pools;
 mod run_path;
 mod serve;
 mod serve_hardening;

@@ -265,15 +265,22 @@ fn paint(
         }),
         Event::Finished { idea, outcome, .. } => {
             out.tick();
+            if !matches!(outcome, Outcome::Done) {
+                failures.set(failures.get() + 1);
+            }
+            if let Some(b) = &out.bar {
+                // a pool's members: throughput and health
+                let pool = crate::pool::progress_summary(studio.painter);
+                b.set_message(match failures.get() {
+                    0 => pool,
+                    n => format!("{n} not finished {pool}"),
+                });
+            }
             let why = match outcome {
                 Outcome::Done => return,
                 Outcome::Refused(r) => format!("refused: {r}"),
                 Outcome::Failed(f) => f.clone(),
             };
-            failures.set(failures.get() + 1);
-            if let Some(b) = &out.bar {
-                b.set_message(format!("{} not finished", failures.get()));
-            }
             if json_out {
                 out.line(&json!({ "idea": idea, "error": why }).to_string());
             }

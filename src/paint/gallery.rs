@@ -239,6 +239,9 @@ fn show_run(out: &mut impl Write, r: &Run) -> Result<()> {
         if !i.negative_prompt.is_empty() {
             writeln!(out, "Negative prompt: {}", show(&i.negative_prompt))?;
         }
+        if let Some(m) = i.recipe["painter_params"]["member"].as_str() {
+            writeln!(out, "Painted by: {} (pool member)", show(m))?;
+        }
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod guard;
 pub mod instruct;
 pub mod openai;
 pub mod parse;
+pub mod pool;
 pub mod profile;
 
 #[cfg(feature = "llama")]

@@ -105,6 +105,42 @@ fn profile_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<WriterKind, D:
     })
 }
 
+impl crate::pool::WriterPoolConfig {
+    /// The profile `--writer NAME` resolves to for this pool: its members
+    /// (each an `openai` profile) resolved against `writers`.
+    pub fn resolve(
+        &self,
+        name: &str,
+        writers: &BTreeMap<String, WriterProfile>,
+    ) -> Result<WriterProfile, String> {
+        if self.members.is_empty() {
+            return Err(format!(
+                "writer pool {name:?} has no members; add members = [\"llm1\", ...] naming [writers.NAME] profiles"
+            ));
+        }
+        let mut members = Vec::new();
+        for m in &self.members {
+            let p = writers.get(m).ok_or_else(|| {
+                format!("writer pool {name:?} names {m:?}, which is not a [writers.NAME] profile")
+            })?;
+            if p.kind != WriterKind::Openai || p.pool.is_some() {
+                return Err(format!(
+                    "writer pool {name:?} names {m:?}, of kind {:?}; members must be kind \"openai\" profiles",
+                    p.kind
+                ));
+            }
+            members.push((m.clone(), p.clone()));
+        }
+        let backoff = std::time::Duration::from_millis(self.backoff_ms.unwrap_or(5000).max(1));
+        Ok(WriterProfile {
+            // every member is an OpenAI-compatible endpoint
+            kind: WriterKind::Openai,
+            pool: Some((members, backoff)),
+            ..WriterProfile::default()
+        })
+    }
+}
+
 /// One `[writers.NAME]` profile. Every field but `kind` is optional.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +175,10 @@ pub struct WriterProfile {
     pub context: Option<u32>,
     /// gguf: use the model's chat template (default: for instruct models).
     pub chat: Option<bool>,
+    /// Set for a `[writer_pools.NAME]`: its members' profiles (name,
+    /// profile) and backoff; never read from a `[writers.NAME]` table.
+    #[serde(skip)]
+    pub pool: Option<(Vec<(String, WriterProfile)>, std::time::Duration)>,
 }
 
 impl WriterProfile {
@@ -244,6 +284,17 @@ pub fn lifecycle(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, WriteError> {
     match resolve(spec.trim(), profiles)? {
+        Resolved::Profile(p) if p.pool.is_some() => {
+            let mut warnings: Vec<String> = Vec::new();
+            for (_, m) in p.pool.iter().flat_map(|(m, _)| m) {
+                if let Some(w) = crate::openai::judge(&crate::openai::model_of(m), env)? {
+                    if !warnings.contains(&w) {
+                        warnings.push(w);
+                    }
+                }
+            }
+            Ok((!warnings.is_empty()).then(|| warnings.join("\n")))
+        }
         Resolved::Profile(p) if p.kind == WriterKind::Openai => {
             crate::openai::judge(&crate::openai::model_of(&p), env)
         }
@@ -266,6 +317,20 @@ fn build_profile(
     env: &dyn Fn(&str) -> Option<String>,
     sink: Option<Sink>,
 ) -> Result<Box<dyn Writer>, WriteError> {
+    if let Some((members, backoff)) = &p.pool {
+        let mut backends: Vec<(String, Box<dyn crate::Llm>)> = Vec::new();
+        for (name, m) in members {
+            let backend = crate::openai::OpenAiChat::new(m, env).map_err(|e| match e {
+                WriteError::Config { message } => {
+                    config(format!("writer pool {label:?}, member {name:?}: {message}"))
+                }
+                e => e,
+            })?;
+            backends.push((name.clone(), Box::new(backend)));
+        }
+        let pool = crate::pool::LlmPool::new(label, backends, *backoff);
+        return Ok(Box::new(LlmWriter::new(pool).sampling_from(p).stream(sink)));
+    }
     match p.kind {
         WriterKind::Openai => {
             let backend = crate::openai::OpenAiChat::new(p, env)?;

@@ -13,10 +13,12 @@
 //! caller's job (`mural-meta`, `mural-gallery`).
 
 mod kind;
+pub mod pool;
 pub mod remote;
 pub mod sketch;
 
 pub use kind::{PainterKind, UnknownPainterKind};
+pub use pool::{MemberStats, Pool};
 pub use remote::{build, suggested_target, Profile};
 pub use sketch::SketchPainter;
 
@@ -249,6 +251,10 @@ pub trait Painter: Send + Sync {
         &'a self,
         req: &'a PaintRequest,
     ) -> BoxFuture<'a, Result<Vec<Painted>, PaintError>>;
+    /// A pool's members (health, load, speed); empty for one painter.
+    fn pool_stats(&self) -> Vec<MemberStats> {
+        Vec::new()
+    }
 }
 
 /// A thumbnail of a PNG (any color type), at most `max` pixels a side,

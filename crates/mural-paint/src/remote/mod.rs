@@ -76,6 +76,10 @@ pub struct Profile {
     pub safety_tolerance: Option<u8>,
     /// A ComfyUI workflow exported in API format, with placeholders.
     pub workflow: Option<PathBuf>,
+    /// Set when `--painter` names a `[pools.NAME]`: [`build`] builds the
+    /// pool's members instead (never read from a `[painters.NAME]` table).
+    #[serde(skip)]
+    pub pool: Option<Box<crate::pool::PoolSpec>>,
 }
 
 /// The writer target's name that suits a painter and its model (see
@@ -171,6 +175,13 @@ pub fn build(
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Painter>, PaintError> {
+    if let Some(pool) = &profile.pool {
+        return Ok(Box::new(crate::pool::Pool::new(
+            pool,
+            profile.model.clone(),
+            env,
+        )?));
+    }
     let remote: Box<dyn Painter> = match profile.kind {
         PainterKind::Sketch => return Ok(Box::new(crate::SketchPainter)),
         PainterKind::Openai => Box::new(openai::OpenAiPainter::new(profile, env)?),
@@ -374,6 +385,22 @@ pub fn lifecycle(
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, PaintError> {
+    if let Some(pool) = &profile.pool {
+        // each member's model, as the pool paints with it
+        let mut warnings: Vec<String> = Vec::new();
+        for (_, p, _) in &pool.members {
+            let mut p = p.clone();
+            if profile.model.is_some() {
+                p.model = profile.model.clone();
+            }
+            if let Some(w) = lifecycle(&p, env)? {
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+            }
+        }
+        return Ok((!warnings.is_empty()).then(|| warnings.join("\n")));
+    }
     let Some(provider) = mural_catalog::Provider::of_kind(profile.kind.as_str()) else {
         return Ok(None);
     };

@@ -1,0 +1,130 @@
+//! Pools from `mural.toml` (`[pools.NAME]`, `[writer_pools.NAME]`) and
+//! `mural pool status NAME`.
+//!
+//! A pool is resolved at load into a profile of its own name, so
+//! `--painter farm` and `--writer duo` work wherever a painter or writer is
+//! named (imagine, batch, rerun, the server) with no other change.
+
+use crate::cli::usage;
+use crate::config::Config;
+use anyhow::Result;
+use clap::Subcommand;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum PoolCommand {
+    /// Probe each member of a [pools.NAME]: health, models, latency.
+    Status {
+        /// The pool's name in mural.toml.
+        name: String,
+        /// One JSON object per member.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Resolves `cfg.pools` into `cfg.painters` and `cfg.writer_pools` into
+/// `cfg.writers`; a name both ways, or a member that is not a profile, is
+/// bad input naming the fix.
+pub fn install(cfg: &mut Config, path: &Path) -> Result<()> {
+    let bad = |m: String| usage(format!("{}: {m}", path.display()));
+    let mut painters = Vec::new();
+    for (name, pool) in &cfg.pools {
+        if cfg.painters.contains_key(name) || name.parse::<mural_paint::PainterKind>().is_ok() {
+            return Err(bad(format!(
+                "pool {name:?} has the name of a painter profile or kind; rename one"
+            )));
+        }
+        let spec = pool.resolve(name, &cfg.painters).map_err(&bad)?;
+        painters.push((name.clone(), spec.profile(pool.model.clone())));
+    }
+    cfg.painters.extend(painters);
+    let mut writers = Vec::new();
+    for (name, pool) in &cfg.writer_pools {
+        if cfg.writers.contains_key(name)
+            || ["builtin", "verbatim", "openai"].contains(&name.as_str())
+        {
+            return Err(bad(format!(
+                "writer pool {name:?} has the name of a writer profile or kind; rename one"
+            )));
+        }
+        writers.push((
+            name.clone(),
+            pool.resolve(name, &cfg.writers).map_err(&bad)?,
+        ));
+    }
+    cfg.writers.extend(writers);
+    Ok(())
+}
+
+pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
+    let PoolCommand::Status { name, json } = cmd;
+    let cfg = crate::config::load()?;
+    let Some(profile) = cfg.painters.get(&name).filter(|p| p.pool.is_some()) else {
+        let pools: Vec<&str> = cfg.pools.keys().map(String::as_str).collect();
+        return Err(usage(if pools.is_empty() {
+            format!("unknown pool {name:?}; add a [pools.NAME] table with members to mural.toml")
+        } else {
+            format!(
+                "unknown pool {name:?}; mural.toml has: {}",
+                pools.join(", ")
+            )
+        }));
+    };
+    let spec = profile.pool.as_deref().expect("filtered on a pool");
+    let env = |k: &str| std::env::var(k).ok();
+    let pool = mural_paint::Pool::new(spec, profile.model.clone(), &env)
+        .map_err(|e| usage(e.to_string()))?;
+    let reports = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(pool.probe_all());
+    let mut out = std::io::stdout().lock();
+    let show = |s: &str| crate::input::printable(s, false).into_owned();
+    for r in &reports {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+            continue;
+        }
+        let models = match &r.models {
+            Some(m) if m.len() > 4 => format!(
+                "{} (+{} more)",
+                m[..4]
+                    .iter()
+                    .map(|s| show(s))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                m.len() - 4
+            ),
+            Some(m) => m.iter().map(|s| show(s)).collect::<Vec<_>>().join(", "),
+            None => "-".to_string(),
+        };
+        let health = if r.healthy { "up" } else { "down" };
+        writeln!(
+            out,
+            "{:<12} {:<8} {:<5} {:>6} ms  {}  {}",
+            show(&r.name),
+            r.kind,
+            health,
+            r.latency_ms,
+            show(&r.url),
+            match &r.error {
+                Some(e) => show(e),
+                None => format!("models: {models}"),
+            }
+        )?;
+    }
+    // ran, but found a member down: exit 1
+    Ok(if reports.iter().all(|r| r.healthy) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The progress line's pool summary (empty for a single painter).
+pub fn progress_summary(painter: &dyn mural_paint::Painter) -> String {
+    mural_paint::pool::summary(&painter.pool_stats())
+}
