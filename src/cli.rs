@@ -420,10 +420,9 @@ fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
         };
         let mut written = crate::writer::write(writer.as_ref(), &req)?;
         for w in &mut written {
-            w.negative_prompt = crate::template::with_negatives(
-                &w.negative_prompt,
-                &[&idea.negative_prompt, negative],
-            );
+            // the negative prompt, or Midjourney's --no, as imagine paints it
+            w.add_negative(&idea.negative_prompt);
+            w.add_negative(negative);
         }
         all.push(written);
     }

@@ -81,31 +81,37 @@ pub fn listen_addr(addr: &str, port: Option<u16>) -> Result<SocketAddr> {
         })
 }
 
+/// `MURAL_TOKEN`, if set; a blank one guards nothing and is refused.
+fn token_from_env() -> Result<Option<String>> {
+    match std::env::var("MURAL_TOKEN") {
+        Ok(t) if t.trim().is_empty() => Err(usage(
+            "MURAL_TOKEN is set but blank, which would guard nothing; set it to a real secret (e.g. from `openssl rand -hex 16`) or unset it",
+        )),
+        Ok(t) => Ok(Some(t)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// `--public-url`: an http(s) URL, or none.
+fn public_url(url: Option<String>) -> Result<Option<String>> {
+    match url {
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(Some(u)),
+        Some(u) => Err(usage(format!(
+            "--public-url {u:?} is not an http(s) URL; write it like http://studio.lan:7878"
+        ))),
+        None => Ok(None),
+    }
+}
+
 pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
     let addr = listen_addr(&args.addr, args.port)?;
-    let token = match std::env::var("MURAL_TOKEN") {
-        Ok(t) if t.trim().is_empty() => {
-            return Err(usage(
-                "MURAL_TOKEN is set but blank, which would guard nothing; set it to a real secret (e.g. from `openssl rand -hex 16`) or unset it",
-            ))
-        }
-        Ok(t) => Some(t),
-        Err(_) => None,
-    };
+    let token = token_from_env()?;
     if !addr.ip().is_loopback() && token.is_none() {
         return Err(usage(format!(
             "refusing to listen on {addr} without MURAL_TOKEN: anyone on the network could use it; set MURAL_TOKEN, or listen on 127.0.0.1"
         )));
     }
-    let public_url = match args.public_url {
-        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u),
-        Some(u) => {
-            return Err(usage(format!(
-                "--public-url {u:?} is not an http(s) URL; write it like http://studio.lan:7878"
-            )))
-        }
-        None => None,
-    };
+    let public_url = public_url(args.public_url)?;
     let cfg = config::load()?;
     let home = crate::paint::mural_home()?;
     let gallery = home.join("gallery.db");

@@ -116,34 +116,6 @@ pub fn ideas(flag: &TemplateFlag, ideas: &[String]) -> Result<Vec<Expansion>> {
     Ok(out)
 }
 
-/// Adds a template's tied negative to a written negative prompt, skipping
-/// terms it already has.
-pub fn with_negative(negative: &str, extra: &str) -> String {
-    let mut out = negative.to_string();
-    let have: Vec<String> = negative
-        .split(',')
-        .map(|t| t.trim().to_lowercase())
-        .collect();
-    for term in extra.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        if have.contains(&term.to_lowercase()) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(", ");
-        }
-        out.push_str(term);
-    }
-    out
-}
-
-/// Adds each of `extras` (a template's tied negative, `--negative`) to a
-/// written negative prompt, in order, skipping terms it already has.
-pub fn with_negatives(negative: &str, extras: &[&str]) -> String {
-    extras.iter().fold(negative.to_string(), |acc, extra| {
-        with_negative(&acc, extra)
-    })
-}
-
 pub fn template_cmd(args: TemplateArgs) -> Result<ExitCode> {
     let w = load_wildcards(&args.wildcards)?;
     let t = Template::parse(&args.template).map_err(template_error)?;
