@@ -107,7 +107,7 @@ struct WriteArgs {
     file: Option<String>,
     /// Target generator: gpt-image (default), flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles. Default: mural.toml's [defaults] target, else gpt-image.
     #[arg(long, short = 't')]
-    target: Option<String>,
+    target: Option<Target>,
     /// How many prompts: the first is the main one, the rest are variations. Default: mural.toml's [defaults] n, else 1.
     #[arg(short = 'n')]
     n: Option<usize>,
@@ -138,7 +138,7 @@ struct LintArgs {
     prompt: String,
     /// Target generator: gpt-image, flux, sd, sdxl, midjourney (V7), midjourney-v8, gemini, runway; dalle and dalle2 are the retired DALL-E models' styles. Default: mural.toml's [defaults] target, else sd.
     #[arg(long, short = 't')]
-    target: Option<String>,
+    target: Option<Target>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -333,15 +333,7 @@ fn man_cmd(dir: Option<&std::path::Path>) -> Result<ExitCode> {
 
 /// The target: `--target`/`-t`, with a "did you mean" for a misspelling.
 pub fn parse_target(name: &str) -> Result<Target> {
-    Target::parse(name).ok_or_else(|| {
-        let hint = mural_prompt::nearest(name, Target::ALL.map(|t| t.name()))
-            .map(|n| format!("did you mean {n}? "))
-            .unwrap_or_default();
-        usage(format!(
-            "unknown target {name:?}; {hint}use one of: {}",
-            Target::names()
-        ))
-    })
+    name.parse::<Target>().map_err(|e| usage(e.to_string()))
 }
 
 pub use mural_pipeline::random_seed;
@@ -383,7 +375,7 @@ const MAX_NEGATIVE_CHARS: usize = 4000;
 
 fn write_cmd(args: WriteArgs, vary: bool) -> Result<ExitCode> {
     let cfg = crate::config::load()?;
-    let target = crate::config::resolve_target(&cfg, args.target.as_deref(), "gpt-image")?;
+    let target = crate::config::resolve_target(&cfg, args.target, "gpt-image")?;
     let ideas = match (&args.idea, &args.file) {
         (Some(_), Some(_)) => return Err(usage("give an idea or --file, not both")),
         (Some(idea), None) => vec![crate::input::idea_text(idea)],
@@ -504,7 +496,7 @@ fn print_human(
 
 fn lint_cmd(args: LintArgs) -> Result<ExitCode> {
     let cfg = crate::config::load()?;
-    let target = crate::config::resolve_target(&cfg, args.target.as_deref(), "sd")?;
+    let target = crate::config::resolve_target(&cfg, args.target, "sd")?;
     let prompt = if args.prompt == "-" {
         let bytes = crate::input::read_stdin("the prompt on stdin")?;
         String::from_utf8(bytes)

@@ -115,8 +115,11 @@ impl Config {
 
 /// The target: `--target`, else `[defaults] target`, else `fallback`
 /// (the command's own default, e.g. the one that suits the painter).
-pub fn resolve_target(cfg: &Config, flag: Option<&str>, fallback: &str) -> Result<Target> {
-    crate::cli::parse_target(flag.or(cfg.defaults.target.as_deref()).unwrap_or(fallback))
+pub fn resolve_target(cfg: &Config, flag: Option<Target>, fallback: &str) -> Result<Target> {
+    match flag {
+        Some(t) => Ok(t),
+        None => crate::cli::parse_target(cfg.defaults.target.as_deref().unwrap_or(fallback)),
+    }
 }
 
 /// The style: `--style`, else `[defaults] style`, else none.

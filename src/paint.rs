@@ -53,7 +53,7 @@ pub struct ImagineArgs {
     /// Target prompt format (default: mural.toml's [defaults] target, else
     /// the one that suits the painter).
     #[arg(long, short = 't')]
-    pub target: Option<String>,
+    pub target: Option<mural_prompt::Target>,
     /// A style preset (see `mural styles`; default: [defaults] style).
     #[arg(long)]
     pub style: Option<String>,
@@ -267,11 +267,7 @@ pub fn imagine_cmd(args: ImagineArgs) -> Result<ExitCode> {
         args.painter.painter.as_deref(),
         args.painter.model.as_deref(),
     )?;
-    let target = config::resolve_target(
-        &cfg,
-        args.target.as_deref(),
-        config::default_target(&profile),
-    )?;
+    let target = config::resolve_target(&cfg, args.target, config::default_target(&profile))?;
     let idea = crate::input::idea_text(args.idea.as_deref().unwrap_or_default());
     let ideas = crate::template::ideas(&args.template, std::slice::from_ref(&idea))?;
     let writer = crate::writer::build(&args.writer, &cfg)?;

@@ -28,7 +28,7 @@ pub struct BatchArgs {
     /// Default target for lines that name none (default: mural.toml's
     /// [defaults] target, else the one that suits the painter).
     #[arg(long, short = 't')]
-    pub target: Option<String>,
+    pub target: Option<mural_prompt::Target>,
     /// Default style preset (default: [defaults] style).
     #[arg(long)]
     pub style: Option<String>,
@@ -137,7 +137,7 @@ fn items(
     cfg: &config::Config,
 ) -> Result<Vec<ItemSpec>> {
     let fallback = config::default_target(profile);
-    let target = config::resolve_target(cfg, args.target.as_deref(), fallback)?;
+    let target = config::resolve_target(cfg, args.target, fallback)?;
     let size =
         config::resolve_size(cfg, args.size.as_deref()).unwrap_or_else(|| "1024x1024".to_string());
     let (width, height) = mural_paint::parse_size(&size).map_err(usage)?;

@@ -136,11 +136,20 @@ impl fmt::Display for Target {
     }
 }
 
-/// A name that is no target's.
+/// A name that is no target's: the message suggests the nearest name and
+/// lists them all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown target {name:?}; use one of: {}", Target::names())]
+#[error("unknown target {name:?}; {}use one of: {}", self.hint(), Target::names())]
 pub struct UnknownTarget {
     pub name: String,
+}
+
+impl UnknownTarget {
+    fn hint(&self) -> String {
+        crate::text::nearest(&self.name, Target::ALL.map(|t| t.name()))
+            .map(|n| format!("did you mean {n}? "))
+            .unwrap_or_default()
+    }
 }
 
 impl FromStr for Target {
