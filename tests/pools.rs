@@ -383,10 +383,17 @@ fn assert_whole(dir: &TempDir, items: usize, members: usize) -> BTreeMap<String,
         })
         .collect();
     assert_eq!(recorded, on_disk.iter().cloned().collect::<BTreeSet<_>>());
-    // a second save of one image would be named mural-RUN-INDEX-SEED-N.png
-    assert!(on_disk
+    // a second save of one image would be another file with the same
+    // mural-RUN-INDEX-SEED start (named ...-N.png)
+    let starts: BTreeSet<String> = on_disk
         .iter()
-        .all(|f| f.trim_end_matches(".png").split('-').count() == 4));
+        .map(|f| f.split('-').take(4).collect::<Vec<_>>().join("-"))
+        .collect();
+    assert_eq!(
+        starts.len(),
+        on_disk.len(),
+        "an image saved twice: {on_disk:?}"
+    );
     let mut by_member = BTreeMap::new();
     for i in &images {
         assert!(
@@ -401,21 +408,51 @@ fn assert_whole(dir: &TempDir, items: usize, members: usize) -> BTreeMap<String,
 }
 
 /// Waits for a child with a generous bound, killing it past the bound.
+/// Its output is read as it comes, so a child that prints more than a
+/// pipe holds never blocks on a full pipe.
 fn wait(mut child: std::process::Child, what: &str, limit: Duration) -> std::process::Output {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if started.elapsed() > limit {
             child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
+            let _ = child.wait();
+            let err = stderr.join().unwrap_or_default();
             panic!(
                 "{what} did not finish within {limit:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&err)
             );
         }
         std::thread::sleep(Duration::from_millis(50));
+    };
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
 
