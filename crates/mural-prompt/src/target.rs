@@ -808,8 +808,13 @@ mod tests {
         assert_eq!(e.name, "dalle4");
         assert_eq!(
             e.to_string(),
-            format!("unknown target \"dalle4\"; use one of: {}", Target::names())
+            format!(
+                "unknown target \"dalle4\"; did you mean dalle? use one of: {}",
+                Target::names()
+            )
         );
+        let far = "zzzzzzzz".parse::<Target>().unwrap_err().to_string();
+        assert!(!far.contains("did you mean"), "{far}");
         assert!(e.to_string().contains(
             "gpt-image, dalle, dalle2, flux, sd, sdxl, midjourney, midjourney-v8, runway, gemini"
         ));
