@@ -167,39 +167,15 @@ fn a_public_address_needs_a_token() {
 }
 
 /// A free port for chromedriver.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn chromedriver() -> Option<String> {
-    ["chromedriver", "/usr/bin/chromedriver"]
-        .iter()
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(|p| p.to_string())
-}
 
 #[test]
 fn the_studio_in_a_real_browser() {
-    let Some(driver) = chromedriver() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser test: apt-get install chromium chromium-driver"
-        );
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    let Some(driver) = crate::util::chromedriver_or_skip() else {
         return;
     };
     let dir = TempDir::new("serve-browser");
     let server = Server::start(&dir, &[], "127.0.0.1:0");
-    let port = free_port();
+    let port = crate::util::free_port();
     let mut cd = Command::new(driver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

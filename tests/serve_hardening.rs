@@ -941,28 +941,11 @@ fn error_bodies_never_reveal_the_servers_paths() {
 
 // ------------------------------- 15 + 16: the studio with a token, in Chromium
 
-fn chromedriver() -> Option<String> {
-    ["chromedriver", "/usr/bin/chromedriver"]
-        .iter()
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(|p| p.to_string())
-}
-
 /// `/files/` needs the token now: the studio fetches images with the
 /// header and shows them as blob: URLs, under a policy with no inline script.
 #[test]
 fn the_studio_shows_images_when_files_need_the_token() {
-    let Some(driver) = chromedriver() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser test: apt-get install chromium chromium-driver"
-        );
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    let Some(driver) = crate::util::chromedriver_or_skip() else {
         return;
     };
     let dir = TempDir::new("harden-browser");

@@ -712,26 +712,9 @@ fn a_writer_profile_from_the_config_is_offered_and_used() {
 
 // ------------------------------------------------- the studio, in Chromium
 
-fn chromedriver() -> Option<String> {
-    ["chromedriver", "/usr/bin/chromedriver"]
-        .iter()
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(|p| p.to_string())
-}
-
 #[test]
 fn the_studio_a_user_expects_in_a_real_browser() {
-    let Some(driver) = chromedriver() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser test: apt-get install chromium chromium-driver"
-        );
-        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    let Some(driver) = crate::util::chromedriver_or_skip() else {
         return;
     };
     let chat = fakes::openai_chat();
@@ -743,7 +726,7 @@ fn the_studio_a_user_expects_in_a_real_browser() {
         painter.url, chat.url
     );
     let server = Server::start(&dir, Some(&toml));
-    let port = free_port();
+    let port = crate::util::free_port();
     let mut cd = Command::new(driver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -758,14 +741,6 @@ fn the_studio_a_user_expects_in_a_real_browser() {
     let _ = cd.kill();
     let _ = cd.wait();
     result.unwrap();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;

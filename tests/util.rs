@@ -148,3 +148,35 @@ pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// The chromedriver to drive Chromium with, for the studio's browser
+/// tests. Where there is none the test is skipped with a note, but CI
+/// (which installs it) must run it.
+pub fn chromedriver_or_skip() -> Option<String> {
+    let found = ["chromedriver", "/usr/bin/chromedriver"]
+        .iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|p| p.to_string());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser test: apt-get install chromium chromium-driver"
+        );
+        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+    }
+    found
+}
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
