@@ -1,7 +1,6 @@
 //! What one run paints: an idea fully resolved (target, size, seed ...),
 //! so the same spec always gives the same prompts.
 
-use crate::error::{ItemError, Stage};
 use mural_prompt::{Target, WriteRequest, Writer};
 use serde::{Deserialize, Serialize};
 
@@ -33,13 +32,6 @@ impl ItemSpec {
             style: self.style.clone(),
             vary: false,
         }
-    }
-
-    /// Checks what every writer refuses (an empty idea, a bad count, an
-    /// unknown style).
-    pub fn validate(&self) -> Result<(), ItemError> {
-        mural_prompt::validate(&self.write_request())
-            .map_err(|e| ItemError::from_write(Stage::writer("any"), e))
     }
 
     /// One spec per expansion of a template: expansion `j` is its own run,
