@@ -536,15 +536,23 @@ fn eight_backends_paint_a_thousand_ideas_through_faults_and_a_restart_losing_not
             "24",
         ],
     );
-    // kill m3 once it has painted 60, restart it a second later
+    // kill m3 once it has painted 30; restart it once the others have painted
+    // 100 more, so the pool has surely found it down and most of the batch
+    // is still to come (progress, not a clock: a fast machine once finished
+    // the batch inside a fixed one-second outage)
     let victim = fakes[3].clone();
+    let all = fakes.clone();
     let killer = std::thread::spawn(move || {
+        let total = || all.iter().map(|f| f.b.painted.load(SeqCst)).sum::<usize>();
         let started = Instant::now();
-        while victim.b.painted.load(SeqCst) < 60 && started.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(5));
+        while victim.b.painted.load(SeqCst) < 30 && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(2));
         }
         victim.kill();
-        std::thread::sleep(Duration::from_millis(1000));
+        let at_kill = total();
+        while total() < at_kill + 100 && started.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         victim.restart();
     });
     let started = Instant::now();
