@@ -308,7 +308,7 @@ fn gallery(dir: &TempDir) -> (Vec<Row>, Vec<String>) {
     let mut images = Vec::new();
     let mut seen = BTreeSet::new();
     let mut stmt = c
-        .prepare("SELECT run_id, idx, file, recipe FROM images")
+        .prepare("SELECT run_id, idx, file, recipe, painted_by FROM images")
         .unwrap();
     let rows = stmt
         .query_map([], |r| {
@@ -317,11 +317,12 @@ fn gallery(dir: &TempDir) -> (Vec<Row>, Vec<String>) {
                 r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
             ))
         })
         .unwrap();
     for row in rows {
-        let (run, idx, file, recipe) = row.unwrap();
+        let (run, idx, file, recipe, painted_by) = row.unwrap();
         assert!(
             seen.insert((run, idx)),
             "image ({run}, {idx}) recorded twice"
@@ -331,6 +332,8 @@ fn gallery(dir: &TempDir) -> (Vec<Row>, Vec<String>) {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        // the journal's own column agrees with the recipe
+        assert_eq!(painted_by, member, "image ({run}, {idx})");
         images.push((run, idx, file, member));
     }
     let statuses = c
@@ -567,6 +570,26 @@ fn eight_backends_paint_a_thousand_ideas_through_faults_and_a_restart_losing_not
     );
     let by_member = assert_whole(&dir, 1000, fakes.len());
     eprintln!("1000 images in {took:?}; by member: {by_member:?}");
+    // after the batch: each member's throughput and health, then the
+    // journal's count of what each member painted
+    let members = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("members: "))
+        .unwrap_or_else(|| panic!("no members line: {stderr}"));
+    for k in 0..fakes.len() {
+        assert!(members.contains(&format!("m{k} ")), "{members}");
+    }
+    assert!(members.contains("s/img"), "{members}");
+    let painted_by = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("painted by: "))
+        .unwrap_or_else(|| panic!("no painted-by line: {stderr}"));
+    for (m, n) in &by_member {
+        assert!(
+            painted_by.contains(&format!("{m} {n}")),
+            "{painted_by} vs {by_member:?}"
+        );
+    }
     // every member painted some; the faulty ones failed some requests
     // over to others, and m3 painted again after its restart
     assert_eq!(by_member.len(), 8, "{by_member:?}");

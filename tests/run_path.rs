@@ -200,6 +200,7 @@ fn a_run_recorded_in_the_old_recipe_format_still_reruns() {
                 seed: img["seed"].as_u64().unwrap(),
                 width: 64,
                 height: 64,
+                painted_by: "sketch",
                 recipe: &img["recipe"],
             },
         )

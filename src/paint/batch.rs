@@ -240,6 +240,9 @@ pub fn batch_cmd(args: BatchArgs) -> Result<ExitCode> {
     let pending = Journal::pending(&gallery, id)?;
     let summary = paint(&studio, id, args.concurrency, pending, args.json)?;
     report(&summary, &args);
+    if !parts.painter.pool_stats().is_empty() {
+        report_members(&gallery, id, parts.painter.as_ref())?;
+    }
     Ok(if summary.complete() {
         ExitCode::SUCCESS
     } else {
@@ -289,6 +292,20 @@ fn paint(
     let summary = runtime()?.block_on(batch::run(studio, id, concurrency, &on));
     out.done();
     Ok(summary?)
+}
+
+/// A pool's members after a batch: this process's throughput and health,
+/// then who painted the batch's images, as the journal records it.
+fn report_members(gallery: &Gallery, id: i64, painter: &dyn mural_paint::Painter) -> Result<()> {
+    let show = |s: &str| crate::input::printable(s, false).into_owned();
+    eprintln!("members: {}", show(&crate::pool::progress_summary(painter)));
+    let painted: Vec<String> = gallery
+        .batch_painters(id)?
+        .into_iter()
+        .map(|(who, n)| format!("{} {n}", show(&who)))
+        .collect();
+    eprintln!("painted by: {}", painted.join(" · "));
+    Ok(())
 }
 
 fn report(summary: &Summary, args: &BatchArgs) {

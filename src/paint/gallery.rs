@@ -239,8 +239,17 @@ fn show_run(out: &mut impl Write, r: &Run) -> Result<()> {
         if !i.negative_prompt.is_empty() {
             writeln!(out, "Negative prompt: {}", show(&i.negative_prompt))?;
         }
-        if let Some(m) = i.recipe["painter_params"]["member"].as_str() {
-            writeln!(out, "Painted by: {} (pool member)", show(m))?;
+        match i.recipe["painter_params"]["pool"].as_str() {
+            Some(pool) => writeln!(
+                out,
+                "Painted by: {} (member of pool {})",
+                show(&i.painted_by),
+                show(pool)
+            )?,
+            None if !i.painted_by.is_empty() => {
+                writeln!(out, "Painted by: {}", show(&i.painted_by))?
+            }
+            None => {}
         }
     }
     Ok(())

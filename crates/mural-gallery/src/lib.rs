@@ -85,6 +85,14 @@ const MIGRATIONS: &[&str] = &[
         SELECT id, created_at, finished_at, status, idea, recipe, error FROM runs;
     DROP TABLE runs;
     ALTER TABLE runs_new RENAME TO runs;",
+    // 4: who painted each image (a pool's member, else the painter), a
+    // column of its own so a batch's journal answers "which member painted
+    // what" in one query; older rows take it from their recipe.
+    "ALTER TABLE images ADD COLUMN painted_by TEXT NOT NULL DEFAULT '';
+    UPDATE images SET painted_by = coalesce(
+        json_extract(recipe, '$.painter_params.member'),
+        json_extract(recipe, '$.painter'),
+        '') WHERE json_valid(recipe);",
 ];
 
 /// The schema version this mural writes.
@@ -297,6 +305,8 @@ pub struct NewImage<'a> {
     pub seed: u64,
     pub width: u32,
     pub height: u32,
+    /// Who painted it: the pool member, or the painter.
+    pub painted_by: &'a str,
     pub recipe: &'a Value,
 }
 
@@ -310,6 +320,8 @@ pub struct Image {
     pub seed: u64,
     pub width: u32,
     pub height: u32,
+    /// Who painted it: the pool member, or the painter.
+    pub painted_by: String,
     pub recipe: Value,
     pub created_at: String,
 }
@@ -575,8 +587,8 @@ impl Gallery {
     pub fn add_image(&self, run_id: i64, img: &NewImage) -> Result<i64, GalleryError> {
         let conn = self.conn();
         conn.execute(
-            "INSERT INTO images (run_id, idx, file, prompt, negative_prompt, seed, width, height, recipe)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO images (run_id, idx, file, prompt, negative_prompt, seed, width, height, recipe, painted_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 run_id,
                 img.index as i64,
@@ -586,7 +598,8 @@ impl Gallery {
                 img.seed as i64,
                 img.width,
                 img.height,
-                img.recipe.to_string()
+                img.recipe.to_string(),
+                img.painted_by
             ],
         )?;
         Ok(conn.last_insert_rowid())
@@ -689,6 +702,20 @@ impl Gallery {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many of a batch's kept images each painter (or pool member)
+    /// painted, most first: the journal's answer to "who painted what".
+    pub fn batch_painters(&self, batch_id: i64) -> Result<Vec<(String, usize)>, GalleryError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT i.painted_by, count(*) FROM batch_items b JOIN images i ON i.run_id = b.run_id
+             WHERE b.batch_id = ?1 GROUP BY i.painted_by ORDER BY count(*) DESC, i.painted_by",
+        )?;
+        let rows = stmt.query_map([batch_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Marks an item `running` under its run (before anything is painted).
     pub fn start_item(&self, batch_id: i64, index: usize, run_id: i64) -> Result<(), GalleryError> {
         self.conn().execute(
@@ -732,7 +759,7 @@ impl Gallery {
     fn images(&self, run_id: i64) -> Result<Vec<Image>, GalleryError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at
+            "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at, painted_by
              FROM images WHERE run_id = ?1 ORDER BY idx",
         )?;
         let rows = stmt.query_map([run_id], Self::image_row)?;
@@ -743,7 +770,7 @@ impl Gallery {
     pub fn image(&self, id: i64) -> Result<Image, GalleryError> {
         self.conn()
             .query_row(
-                "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at
+                "SELECT id, idx, file, prompt, negative_prompt, seed, width, height, recipe, created_at, painted_by
                  FROM images WHERE id = ?1",
                 [id],
                 Self::image_row,
@@ -764,6 +791,7 @@ impl Gallery {
             height: r.get(7)?,
             recipe: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or(Value::Null),
             created_at: r.get(9)?,
+            painted_by: r.get(10)?,
         })
     }
 
@@ -868,6 +896,7 @@ mod tests {
                 seed: 1,
                 width: 64,
                 height: 64,
+                painted_by: "sketch",
                 recipe: &recipe,
             },
         )
@@ -1071,6 +1100,42 @@ mod tests {
             .unwrap();
         assert_eq!(images, 0, "removing a run removes its images");
         assert_eq!(g.batch_items(1).unwrap()[0].run_id, None);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_version_3_gallery_learns_who_painted_each_image_from_its_recipes() {
+        let path = temp_db("v3");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            let c = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..3] {
+                c.execute_batch(m).unwrap();
+            }
+            c.pragma_update(None, "user_version", 3).unwrap();
+            c.execute_batch(
+                r#"INSERT INTO runs (id, status, idea, recipe) VALUES (1, 'done', 'a', '{}'), (2, 'done', 'b', '{}'), (3, 'done', 'c', '{}');
+                 INSERT INTO images (run_id, idx, file, prompt, negative_prompt, seed, width, height, recipe) VALUES
+                     (1, 0, '/1.png', 'p', '', 1, 8, 8, '{"painter":"farm","painter_params":{"pool":"farm","member":"gpu2"}}'),
+                     (2, 0, '/2.png', 'p', '', 1, 8, 8, '{"painter":"sketch","painter_params":{}}'),
+                     (3, 0, '/3.png', 'p', '', 1, 8, 8, 'not json at all');
+                 INSERT INTO batches (status, source, digest, options) VALUES ('done', 's', 'd', '{}');
+                 INSERT INTO batch_items (batch_id, idx, spec, status, run_id) VALUES (1, 0, '{}', 'done', 1), (1, 1, '{}', 'done', 2);"#,
+            )
+            .unwrap();
+        }
+        // a recipe that is not JSON must not stop the migration
+        let g = match Gallery::open(&path) {
+            Ok(g) => g,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(g.get(1).unwrap().images[0].painted_by, "gpu2");
+        assert_eq!(g.get(2).unwrap().images[0].painted_by, "sketch");
+        assert_eq!(g.get(3).unwrap().images[0].painted_by, "");
+        assert_eq!(
+            g.batch_painters(1).unwrap(),
+            vec![("gpu2".to_string(), 1), ("sketch".to_string(), 1)]
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

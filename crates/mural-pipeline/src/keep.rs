@@ -119,6 +119,12 @@ impl Studio<'_> {
         file: &str,
         adopted: bool,
     ) -> Result<Kept, PipelineError> {
+        // a pool names the member that painted it; else it is the painter
+        let painted_by = recipe
+            .painter_params
+            .get("member")
+            .and_then(Value::as_str)
+            .unwrap_or(self.painter_label);
         let id = self.gallery.add_image(
             run_id,
             &NewImage {
@@ -129,6 +135,7 @@ impl Studio<'_> {
                 seed: recipe.run.seed,
                 width: recipe.run.width,
                 height: recipe.run.height,
+                painted_by,
                 recipe: recipe_json,
             },
         )?;
