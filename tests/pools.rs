@@ -127,6 +127,17 @@ fn comfy_routes(b: Arc<Behavior>) -> Router {
             .pointer("/prompt/4/inputs/ckpt_name")
             .and_then(Value::as_str)
         {
+            if !b.models.iter().any(|m| format!("{m}.safetensors") == c) {
+                let details = format!("ckpt_name: '{c}' not in list");
+                return (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    Json(json!({
+                        "error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": {}},
+                        "node_errors": {"4": {"errors": [{"type": "value_not_in_list", "message": "Value not in list", "details": details, "extra_info": {}}], "dependent_outputs": ["9"], "class_type": "CheckpointLoaderSimple"}}
+                    })),
+                )
+                    .into_response();
+            }
             b.checkpoints.lock().unwrap().insert(c.to_string());
         }
         if let Err(r) = generation(&b).await {
@@ -667,7 +678,8 @@ fn a_model_only_two_members_hold_is_only_sent_to_them() {
         assert_eq!(fakes[k].b.requests.load(SeqCst), 0, "m{k} lacks the model");
     }
     assert!(fakes[1].b.requests.load(SeqCst) > 0 && fakes[3].b.requests.load(SeqCst) > 0);
-    // each asked for the model by its own name for it
+    // each asked for the model by its own name for it (ComfyUI's fake, as
+    // the real one, refuses a ckpt_name it does not list)
     assert_eq!(
         fakes[1]
             .b
@@ -686,7 +698,7 @@ fn a_model_only_two_members_hold_is_only_sent_to_them() {
             .unwrap()
             .iter()
             .collect::<Vec<_>>(),
-        ["rare"]
+        ["rare.safetensors"]
     );
 
     // a model no member holds: bad input naming the model and the members

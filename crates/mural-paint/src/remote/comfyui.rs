@@ -34,8 +34,34 @@ pub struct ComfyPainter {
     poll_ms: u64,
     max_wait: Duration,
     client_id: String,
-    /// The first checkpoint the server lists, when no model is set.
+    /// The checkpoint to load, once looked up: the server's own name for
+    /// the profile's model, or its first checkpoint when none is set.
     default_ckpt: OnceLock<String>,
+}
+
+/// The server's name for `wanted`: itself when listed, else the one listed
+/// checkpoint whose name without folder and extension is `wanted`'s
+/// (`sdxl` -> `SDXL/sdxl.safetensors`). `None` when there is no single one:
+/// then the server's own validation names the problem.
+pub fn resolve_ckpt(listed: &[String], wanted: &str) -> Option<String> {
+    if listed.iter().any(|c| c == wanted) {
+        return Some(wanted.to_string());
+    }
+    let stem = |s: &str| -> String {
+        let base = s.rsplit(['/', '\\']).next().unwrap_or(s);
+        base.rsplit_once('.')
+            .filter(|(_, ext)| {
+                ["safetensors", "ckpt", "pt", "pth", "bin", "gguf", "sft"].contains(ext)
+            })
+            .map_or(base, |(stem, _)| stem)
+            .to_string()
+    };
+    let want = stem(wanted);
+    let mut found = listed.iter().filter(|c| stem(c) == want);
+    match (found.next(), found.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    }
 }
 
 /// The built-in txt2img graph, in API format.
@@ -151,17 +177,10 @@ impl ComfyPainter {
         })
     }
 
-    /// The checkpoint to load: the profile's, else the server's first.
-    async fn ckpt(&self) -> Result<String, PaintError> {
-        if let Some(m) = &self.model {
-            return Ok(m.clone());
-        }
-        if let Some(c) = self.default_ckpt.get() {
-            return Ok(c.clone());
-        }
+    /// The checkpoints the server lists for `CheckpointLoaderSimple`.
+    async fn checkpoints(&self) -> Result<Vec<String>, PaintError> {
         let url = format!("{}/object_info/CheckpointLoaderSimple", self.base);
-        let list: Vec<String> = self
-            .client
+        self.client
             .fetch(
                 "object_info",
                 |h| h.get(&url),
@@ -183,12 +202,40 @@ impl ComfyPainter {
                 },
             )
             .await
-            .map_err(paint_error)?;
-        let first = list.into_iter().next().ok_or_else(|| PaintError::InvalidRequest {
-            message: format!(
-                "{}: the server has no checkpoints; put one in models/checkpoints or set model in the profile",
-                self.client.service()
-            ),
+            .map_err(paint_error)
+    }
+
+    /// The checkpoint to load: the server's name for the profile's model
+    /// (a pool asks every member for `sdxl`; ComfyUI knows it as
+    /// `sdxl.safetensors`), else the server's first.
+    async fn ckpt(&self) -> Result<String, PaintError> {
+        if let Some(c) = self.default_ckpt.get() {
+            return Ok(c.clone());
+        }
+        if let Some(m) = &self.model {
+            // a user's workflow may load it with another node, whose list
+            // this one is not: it and a name not found here go as given
+            let loads_checkpoint = self
+                .workflow
+                .as_ref()
+                .is_none_or(|w| w.to_string().contains("\"CheckpointLoaderSimple\""));
+            if !loads_checkpoint {
+                return Ok(m.clone());
+            }
+            let resolved = match self.checkpoints().await {
+                Ok(listed) => resolve_ckpt(&listed, m).unwrap_or_else(|| m.clone()),
+                Err(_) => return Ok(m.clone()),
+            };
+            let _ = self.default_ckpt.set(resolved.clone());
+            return Ok(resolved);
+        }
+        let first = self.checkpoints().await?.into_iter().next().ok_or_else(|| {
+            PaintError::InvalidRequest {
+                message: format!(
+                    "{}: the server has no checkpoints; put one in models/checkpoints or set model in the profile",
+                    self.client.service()
+                ),
+            }
         })?;
         let _ = self.default_ckpt.set(first.clone());
         Ok(first)
@@ -430,6 +477,29 @@ impl Painter for ComfyPainter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_resolves_to_the_servers_own_checkpoint_name() {
+        let listed: Vec<String> = [
+            "sdxl.safetensors",
+            "SD15/v1-5-pruned.ckpt",
+            "flux\\flux1-dev.sft",
+            "dup.safetensors",
+            "other/dup.ckpt",
+        ]
+        .map(String::from)
+        .to_vec();
+        let r = |w: &str| resolve_ckpt(&listed, w);
+        assert_eq!(r("sdxl.safetensors").as_deref(), Some("sdxl.safetensors"));
+        assert_eq!(r("sdxl").as_deref(), Some("sdxl.safetensors"));
+        assert_eq!(r("sdxl.ckpt").as_deref(), Some("sdxl.safetensors"));
+        assert_eq!(r("v1-5-pruned").as_deref(), Some("SD15/v1-5-pruned.ckpt"));
+        assert_eq!(r("flux1-dev").as_deref(), Some("flux\\flux1-dev.sft"));
+        // two candidates, or none: the server's validation says which
+        assert_eq!(r("dup"), None);
+        assert_eq!(r("missing.safetensors"), None);
+        assert_eq!(r("sd"), None, "no prefix guessing");
+    }
 
     #[test]
     fn placeholders_fill_as_numbers_and_text() {
