@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum PoolCommand {
-    /// Probe each member of a [pools.NAME]: health, models, latency.
+    /// Probe each member of a [pools.NAME] or [writer_pools.NAME]: health, models, latency.
     Status {
         /// The pool's name in mural.toml.
         name: String,
@@ -62,10 +62,18 @@ pub fn install(cfg: &mut Config, path: &Path) -> Result<()> {
 pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
     let PoolCommand::Status { name, json } = cmd;
     let cfg = crate::config::load()?;
+    if let Some((members, _)) = cfg.writers.get(&name).and_then(|p| p.pool.as_ref()) {
+        return writer_pool_status(members, json);
+    }
     let Some(profile) = cfg.painters.get(&name).filter(|p| p.pool.is_some()) else {
-        let pools: Vec<&str> = cfg.pools.keys().map(String::as_str).collect();
+        let pools: Vec<&str> = cfg
+            .pools
+            .keys()
+            .chain(cfg.writer_pools.keys())
+            .map(String::as_str)
+            .collect();
         return Err(usage(if pools.is_empty() {
-            format!("unknown pool {name:?}; add a [pools.NAME] table with members to mural.toml")
+            format!("unknown pool {name:?}; add a [pools.NAME] or [writer_pools.NAME] table with members to mural.toml")
         } else {
             format!(
                 "unknown pool {name:?}; mural.toml has: {}",
@@ -82,23 +90,13 @@ pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
         .build()?
         .block_on(pool.probe_all());
     let mut out = std::io::stdout().lock();
-    let show = |s: &str| crate::input::printable(s, false).into_owned();
     for r in &reports {
         if json {
             writeln!(out, "{}", serde_json::to_string(r)?)?;
             continue;
         }
         let models = match &r.models {
-            Some(m) if m.len() > 4 => format!(
-                "{} (+{} more)",
-                m[..4]
-                    .iter()
-                    .map(|s| show(s))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                m.len() - 4
-            ),
-            Some(m) => m.iter().map(|s| show(s)).collect::<Vec<_>>().join(", "),
+            Some(m) => listing(m),
             None => "-".to_string(),
         };
         let health = if r.healthy { "up" } else { "down" };
@@ -116,12 +114,68 @@ pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
             }
         )?;
     }
-    // ran, but found a member down: exit 1
-    Ok(if reports.iter().all(|r| r.healthy) {
+    Ok(exit(reports.iter().all(|r| r.healthy)))
+}
+
+/// Ran, but found a member down: exit 1.
+fn exit(all_up: bool) -> ExitCode {
+    if all_up {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+fn show(s: &str) -> String {
+    crate::input::printable(s, false).into_owned()
+}
+
+/// A model list, the first four and a count of the rest.
+fn listing(m: &[String]) -> String {
+    let shown: Vec<String> = m.iter().take(4).map(|s| show(s)).collect();
+    match m.len() {
+        n if n > 4 => format!("{} (+{} more)", shown.join(", "), n - 4),
+        _ => shown.join(", "),
+    }
+}
+
+/// `mural pool status` for a writer pool: `GET /models` of each member.
+fn writer_pool_status(
+    members: &[(String, mural_llm::WriterProfile)],
+    json: bool,
+) -> Result<ExitCode> {
+    let env = |k: &str| std::env::var(k).ok();
+    let reports = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(mural_llm::pool::probe(members, &env));
+    let mut out = std::io::stdout().lock();
+    for r in &reports {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+            continue;
+        }
+        let detail = match (&r.error, &r.models, r.has_model) {
+            (Some(e), _, _) => show(e),
+            (None, Some(m), Some(false)) => {
+                format!("does not list {}; models: {}", show(&r.model), listing(m))
+            }
+            (None, Some(m), _) => format!("{} listed; models: {}", show(&r.model), listing(m)),
+            (None, None, _) => "-".to_string(),
+        };
+        let health = if r.healthy { "up" } else { "down" };
+        writeln!(
+            out,
+            "{:<12} {:<8} {:<5} {:>6} ms  {}  {}",
+            show(&r.name),
+            r.kind,
+            health,
+            r.latency_ms,
+            show(&r.url),
+            detail
+        )?;
+    }
+    Ok(exit(reports.iter().all(|r| r.healthy)))
 }
 
 /// The progress line's pool summary (empty for a single painter).

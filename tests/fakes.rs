@@ -1218,12 +1218,20 @@ pub fn openai_chat() -> Server {
             .collect();
         Json(json!({"id": "chatcmpl-1", "object": "chat.completion", "model": b["model"], "choices": choices})).into_response()
     }
+    // a local server's model list (llama.cpp's and vLLM's need no key)
+    async fn models() -> Json<Value> {
+        Json(json!({"object": "list", "data": [
+            {"id": "local", "object": "model", "created": 1762214400, "owned_by": "llamacpp"},
+            {"id": "other:7b", "object": "model", "created": 1762214400, "owned_by": "llamacpp"}
+        ]}))
+    }
     start(|fake| {
         Router::new()
             .route(
                 "/v1/chat/completions",
                 post(chat).layer(middleware::from_fn_with_state(fake.clone(), faulty)),
             )
+            .route("/v1/models", get(models))
             .with_state(fake)
     })
 }

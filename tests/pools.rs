@@ -1010,4 +1010,33 @@ fn a_writer_pool_fails_over_from_a_failing_chat_server() {
         "{}",
         r.stderr
     );
+    // `pool status` probes a writer pool's members with GET /models
+    let r = mural(&dir, &["pool", "status", "duo"]).run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(rows.len(), 2, "{}", r.stdout);
+    assert!(
+        rows[0].starts_with("llm1") && rows[1].starts_with("llm2"),
+        "{}",
+        r.stdout
+    );
+    for row in &rows {
+        assert!(row.contains(" up "), "{row}");
+        assert!(
+            row.contains("local listed; models: local, other:7b"),
+            "{row}"
+        );
+    }
+    assert_eq!(bad.fake.hits("/v1/models"), 1, "{}", r.stdout);
+    let r = mural(&dir, &["pool", "status", "dead", "--json"]).run();
+    assert_eq!(r.code, 1, "a member down: {}", r.stderr);
+    let rows = crate::util::json_lines(&r.stdout);
+    assert_eq!(rows[0]["healthy"], true, "{rows:?}");
+    assert_eq!(rows[0]["has_model"], true, "{rows:?}");
+    assert_eq!(rows[1]["name"], "gone");
+    assert_eq!(rows[1]["healthy"], false, "{rows:?}");
+    assert!(
+        rows[1]["error"].as_str().unwrap().contains("127.0.0.1:9"),
+        "{rows:?}"
+    );
 }

@@ -153,6 +153,54 @@ impl OpenAiChat {
         &self.base
     }
 
+    /// The model the profile asks for.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The models the server lists (`GET /models`, the OpenAI-compatible
+    /// list that OpenAI, vLLM, llama.cpp's server and Ollama all answer):
+    /// a cheap health probe that generates nothing.
+    pub async fn models(&self) -> Result<Vec<String>, WriteError> {
+        let url = format!("{}/models", self.base);
+        let client = self.client.clone();
+        client
+            .fetch(
+                "models",
+                |h| {
+                    let mut r = h.get(&url);
+                    if let Some(k) = &self.key {
+                        r = r.bearer_auth(k);
+                    }
+                    r
+                },
+                |r: &Reply| {
+                    if !r.is_success() {
+                        if let Some(v) = client.classify(r) {
+                            return v;
+                        }
+                    }
+                    let v: Value = match r.json() {
+                        Ok(v) => v,
+                        Err(v) => return v.cast(),
+                    };
+                    match v["data"].as_array() {
+                        Some(list) => Verdict::Done(
+                            list.iter()
+                                .filter_map(|m| m["id"].as_str().map(str::to_string))
+                                .collect(),
+                        ),
+                        None => Verdict::Fail(HttpError::new(
+                            Kind::Failed,
+                            format!("{}: models: the reply has no data list", client.service()),
+                        )),
+                    }
+                },
+            )
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     fn body(&self, chat: &Chat, n: usize, seed: u64, s: &Sampling, stream: bool) -> Value {
         let messages: Vec<Value> = chat
             .messages

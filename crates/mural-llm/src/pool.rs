@@ -118,6 +118,84 @@ impl LlmPool {
     }
 }
 
+/// One probe of a writer pool's member, as `mural pool status` prints it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WriterProbe {
+    pub name: String,
+    pub kind: &'static str,
+    /// The member's base URL (credentials in it removed).
+    pub url: String,
+    pub healthy: bool,
+    pub latency_ms: u64,
+    /// The model the member's profile asks for.
+    pub model: String,
+    /// Whether the server lists that model (`None` when it did not answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_model: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Probes each member of a writer pool at once with `GET /models`, which
+/// generates nothing; `env` looks up keys as for [`crate::build`]. A
+/// member that answers is up; whether it lists its profile's model is
+/// reported beside (Ollama, for one, answers `llama3.2` for
+/// `llama3.2:latest`).
+pub async fn probe(
+    members: &[(String, crate::WriterProfile)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<WriterProbe> {
+    let one = |name: &str, p: &crate::WriterProfile| {
+        let chat = crate::openai::OpenAiChat::new(p, env);
+        let name = name.to_string();
+        async move {
+            let chat = match chat {
+                Ok(c) => c,
+                Err(e) => {
+                    return WriterProbe {
+                        name,
+                        kind: "openai",
+                        url: String::new(),
+                        healthy: false,
+                        latency_ms: 0,
+                        model: String::new(),
+                        has_model: None,
+                        models: None,
+                        error: Some(e.to_string()),
+                    }
+                }
+            };
+            let started = Instant::now();
+            let r = chat.models().await;
+            let latency_ms = started.elapsed().as_millis() as u64;
+            let model = chat.model().to_string();
+            let (healthy, has_model, models, error) = match r {
+                Ok(list) => {
+                    let has = list
+                        .iter()
+                        .any(|m| m == &model || m.split(':').next() == Some(model.as_str()));
+                    (true, Some(has), Some(list), None)
+                }
+                Err(e) => (false, None, None, Some(e.to_string())),
+            };
+            WriterProbe {
+                name,
+                kind: "openai",
+                url: mural_http::redact_userinfo(chat.base()),
+                healthy,
+                latency_ms,
+                model,
+                has_model,
+                models,
+                error,
+            }
+        }
+    };
+    futures_util::future::join_all(members.iter().map(|(n, p)| one(n, p))).await
+}
+
 impl Llm for LlmPool {
     fn name(&self) -> String {
         self.name.clone()
