@@ -121,6 +121,23 @@ pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
     // a server that cannot keep what it paints fails here, not per request
     crate::paint::writable_dir(&files)?;
     let default_painter = cfg.painter_spec().unwrap_or("sketch").to_string();
+    let defaults = mural_serve::Defaults {
+        writer: cfg.writer_spec().map(str::to_string),
+        target: match &cfg.defaults.target {
+            Some(t) => Some(crate::cli::parse_target(t)?),
+            None => None,
+        },
+        style: config::resolve_style(&cfg, None),
+        size: cfg.defaults.size.clone(),
+        n: cfg.defaults.n,
+    };
+    if let Some(w) = &defaults.writer {
+        // built once here (it sends nothing) so a bad default stops the
+        // server before it listens, not each request
+        let env = |k: &str| std::env::var(k).ok();
+        mural_llm::build(w, &cfg.writers, &env, None)
+            .map_err(|e| usage(format!("[defaults] writer {w:?}: {e}")))?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -140,6 +157,7 @@ pub fn serve_cmd(args: ServeArgs) -> Result<ExitCode> {
                 addr: Some(local),
                 public_url,
                 limits: mural_serve::Limits::default(),
+                defaults,
             },
             cfg.writers,
         );

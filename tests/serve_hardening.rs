@@ -129,6 +129,7 @@ impl InProc {
             addr: Some(addr),
             public_url: None,
             limits,
+            defaults: Default::default(),
         });
         let s = state.clone();
         rt.spawn(async move {

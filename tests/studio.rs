@@ -622,6 +622,7 @@ fn serve_with_writer(chat_url: &str) -> WithWriter {
             addr: Some(addr),
             public_url: None,
             limits: Default::default(),
+            defaults: Default::default(),
         },
         writers,
     );
@@ -710,6 +711,80 @@ fn a_writer_profile_from_the_config_is_offered_and_used() {
     assert!(!r.text().contains(fakes::KEY));
 }
 
+#[test]
+fn mural_toml_defaults_start_the_pickers_and_fill_what_a_request_leaves_out() {
+    let chat = fakes::openai_chat();
+    let dir = TempDir::new("studio-defaults");
+    let toml = format!(
+        "[defaults]\ntarget = \"sd\"\nstyle = \"pixel-art\"\nsize = \"96x64\"\nn = 3\nwriter = \"chat\"\n\
+         [writers.chat]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"fake-model\"\nmax_retries = 0\n",
+        chat.url
+    );
+    let server = Server::start(&dir, Some(&toml));
+    let port = server.port;
+    let o = get(port, "/v1/options").json();
+    assert_eq!(o["default_writer"], "chat", "{o}");
+    assert_eq!(o["default_target"], "sd");
+    assert_eq!(o["default_style"], "pixel-art");
+    assert_eq!(o["default_size"], "96x64");
+    assert_eq!(o["default_n"], 3);
+    assert!(o["writers"].as_array().unwrap().contains(&json!("chat")));
+
+    // a request that names no writer gets the default one
+    let r = post(
+        port,
+        "/v1/prompts",
+        json!({"idea": "a lighthouse", "seed": 2}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(chat.fake.bodies("/v1/chat/completions").len(), 1);
+    // ... and no target or style: the defaults (Stable Diffusion tags, pixel art)
+    let r = post(
+        port,
+        "/v1/prompts",
+        json!({"idea": "a lighthouse", "seed": 2, "writer": "builtin"}),
+    );
+    let p = &r.json()["prompts"][0];
+    assert!(p["prompt"].as_str().unwrap().contains("pixel art"), "{p}");
+    assert!(
+        !p["negative_prompt"].as_str().unwrap().is_empty(),
+        "sd has one: {p}"
+    );
+    // a job with no size paints the default size
+    let (_, ev) = job(
+        port,
+        "/v1/jobs",
+        json!({"idea": "a lighthouse", "writer": "builtin", "painter": "sketch", "n": 1}),
+    );
+    assert_eq!(last_kind(&ev), "done", "{ev:?}");
+    let run_id = ev.last().unwrap().1["run_id"].as_i64().unwrap();
+    let painted = run(port, run_id);
+    assert_eq!(painted["recipe"]["target"], "sd", "{painted}");
+    assert_eq!(painted["images"][0]["width"], 96, "{painted}");
+    assert_eq!(painted["images"][0]["height"], 64, "{painted}");
+    // what a request names wins
+    let r = post(
+        port,
+        "/v1/prompts",
+        json!({"idea": "a lighthouse", "seed": 2, "writer": "builtin", "target": "flux", "style": "watercolor"}),
+    );
+    let p = &r.json()["prompts"][0];
+    assert!(!p["prompt"].as_str().unwrap().contains("pixel art"), "{p}");
+    drop(server);
+
+    // a default writer that cannot be built stops the server before it listens
+    let cfg = dir.0.join("config/mural/mural.toml");
+    std::fs::write(&cfg, "[defaults]\nwriter = \"nope\"\n").unwrap();
+    TestCommand::new(&["serve", "--port", "0"])
+        .env("MURAL_HOME", dir.0.join("home"))
+        .env("MURAL_CONFIG", &cfg)
+        .run()
+        .assert_usage_error(
+            "a bad default writer",
+            "[defaults] writer \"nope\": unknown writer",
+        );
+}
+
 // ------------------------------------------------- the studio, in Chromium
 
 #[test]
@@ -722,7 +797,7 @@ fn the_studio_a_user_expects_in_a_real_browser() {
     let dir = TempDir::new("studio-browser");
     let cli_run = imagine_on_the_cli(&dir, "a kite made on the command line", "1");
     let toml = format!(
-        "[painters.gated]\nkind = \"a1111\"\nurl = \"{}\"\n\n[writers.chat]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"fake-model\"\n",
+        "[defaults]\nstyle = \"watercolor\"\nsize = \"80x80\"\nn = 3\n\n[painters.gated]\nkind = \"a1111\"\nurl = \"{}\"\n\n[writers.chat]\nkind = \"openai\"\nurl = \"{}/v1\"\nmodel = \"fake-model\"\n",
         painter.url, chat.url
     );
     let server = Server::start(&dir, Some(&toml));
@@ -804,6 +879,8 @@ async fn drive(port: u16, server: &Server, cli_run: i64, painter: &GatedA1111) -
 
         // the configured writer is offered
         c.wait().at_most(wait).for_element(Locator::Css("#writer option[value='chat']")).await?;
+        // the pickers start on mural.toml's [defaults]
+        until(&c, "the defaults", "return ['style', 'size', 'n', 'writer'].map(id => document.getElementById(id).value);", json!(["watercolor", "80x80", "3", "builtin"])).await?;
 
         // the CLI's image shows in the gallery
         let cli_img = format!("#gallery li[data-run='{cli_run}'] img");

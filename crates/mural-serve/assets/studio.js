@@ -61,11 +61,14 @@ async function init() {
 async function loadOptions() {
   try {
     const o = await api("/v1/options");
-    fill($("target"), o.targets.map(t => [t, t]), "dalle");
+    // mural.toml's [defaults] choose where each picker starts
+    fill($("target"), o.targets.map(t => [t, t]), o.default_target || "dalle");
     const styles = [["", "(none)"], ...o.styles.map(s => [s.id, s.id])];
-    fill($("style"), styles, "");
-    fill($("writer"), o.writers.map(w => [w, w]), "builtin");
+    fill($("style"), styles, o.default_style || "");
+    fill($("writer"), o.writers.map(w => [w, w]), o.default_writer || "builtin");
     fill($("painter"), o.painters.map(p => [p, p]), o.default_painter);
+    if (o.default_size) { $("size").value = o.default_size; $("size").dispatchEvent(new Event("input")); }
+    if (o.default_n) $("n").value = String(o.default_n);
   } catch (e) { status(e.message, true); }
 }
 

@@ -437,6 +437,7 @@ mod tests {
             addr: None,
             public_url: None,
             limits: Default::default(),
+            defaults: Default::default(),
         });
         let job = Arc::new(Job::default());
         job.push("prompts", json!({"prompts": []}));

@@ -62,6 +62,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use mural_llm::WriterProfile;
 use mural_paint::{Painter, Profile};
+use mural_prompt::Target;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -92,6 +93,7 @@ struct Inner {
     /// Writer profiles (`[writers.NAME]`), offered beside builtin and verbatim.
     writers: BTreeMap<String, WriterProfile>,
     default_painter: String,
+    defaults: Defaults,
     env: EnvLookup,
     addr: Option<SocketAddr>,
     base_url: String,
@@ -131,6 +133,21 @@ pub struct Config {
     /// address (a public listener); image URLs start with it.
     pub public_url: Option<String>,
     pub limits: Limits,
+    /// `[defaults]` from `mural.toml`, for requests that name none.
+    pub defaults: Defaults,
+}
+
+/// What a request (and the studio's pickers) gets when it names none:
+/// `[defaults]` in `mural.toml`. Unset: the writer is builtin, the target
+/// suits the painter, no style, 1024x1024 (the studio: 512x512), one image.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    pub writer: Option<String>,
+    pub target: Option<Target>,
+    pub style: Option<String>,
+    /// WxH.
+    pub size: Option<String>,
+    pub n: Option<usize>,
 }
 
 impl AppState {
@@ -168,6 +185,7 @@ impl AppState {
                 profiles: c.profiles,
                 writers,
                 default_painter: c.default_painter,
+                defaults: c.defaults,
                 env: c.env,
                 addr: c.addr,
                 base_url,
@@ -320,6 +338,7 @@ pub(crate) mod tests {
             addr: None,
             public_url: None,
             limits: Default::default(),
+            defaults: Default::default(),
         }
     }
 

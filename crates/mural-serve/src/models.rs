@@ -128,9 +128,20 @@ pub(crate) struct Options {
     writers: Vec<String>,
     painters: Vec<String>,
     default_painter: String,
+    /// `[defaults]` from mural.toml, for the pickers to start on.
+    default_writer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_target: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_style: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_n: Option<usize>,
 }
 
 pub(crate) async fn options(State(s): State<AppState>) -> Json<Options> {
+    let d = &s.inner.defaults;
     let styles = mural_knowledge::knowledge()
         .styles
         .iter()
@@ -145,5 +156,10 @@ pub(crate) async fn options(State(s): State<AppState>) -> Json<Options> {
         writers: s.writer_names(),
         painters: s.painter_names(),
         default_painter: s.inner.default_painter.clone(),
+        default_writer: d.writer.clone().unwrap_or_else(|| "builtin".to_string()),
+        default_target: d.target.map(|t| t.name()),
+        default_style: d.style.clone(),
+        default_size: d.size.clone(),
+        default_n: d.n,
     })
 }

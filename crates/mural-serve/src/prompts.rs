@@ -1,7 +1,6 @@
 //! `POST /v1/prompts`: the writer alone (builtin, verbatim, or a writer
 //! profile of `mural.toml`), on a blocking thread (an LLM writer calls out).
 
-use crate::run::request_target;
 use crate::{ApiJson, AppError, AppState};
 use axum::extract::State;
 use axum::Json;
@@ -52,10 +51,10 @@ pub(crate) async fn prompts(
     let w = s.writer(r.writer.as_deref())?;
     let req = WriteRequest {
         idea: r.idea,
-        target: request_target(r.target.as_deref())?,
+        target: s.request_target(r.target.as_deref(), "gpt-image")?,
         n: r.n.unwrap_or(1),
         seed: r.seed.unwrap_or_else(random_seed),
-        style: r.style,
+        style: s.request_style(r.style.as_deref()),
         vary: false,
     };
     let name = w.name().to_string();

@@ -133,8 +133,25 @@ fn target(name: Option<&str>, default: &str) -> Result<Target, AppError> {
     })
 }
 
-pub(crate) fn request_target(name: Option<&str>) -> Result<Target, AppError> {
-    target(name, "gpt-image")
+impl AppState {
+    /// A request's target: its own, else `[defaults] target`, else `fallback`.
+    pub(crate) fn request_target(
+        &self,
+        name: Option<&str>,
+        fallback: &str,
+    ) -> Result<Target, AppError> {
+        match (name, self.inner.defaults.target) {
+            (None, Some(t)) => Ok(t),
+            (name, _) => target(name, fallback),
+        }
+    }
+
+    /// A request's style: its own, else `[defaults] style`.
+    pub(crate) fn request_style(&self, style: Option<&str>) -> Option<String> {
+        style
+            .or(self.inner.defaults.style.as_deref())
+            .map(str::to_string)
+    }
 }
 
 /// At most this many characters of negative prompt a request may add.
@@ -162,7 +179,11 @@ impl AppState {
             ));
         }
         let (label, painter) = self.painter(g.painter.as_deref())?;
-        let size = g.size.as_deref().unwrap_or("1024x1024");
+        let size = g
+            .size
+            .as_deref()
+            .or(self.inner.defaults.size.as_deref())
+            .unwrap_or("1024x1024");
         let (width, height) =
             mural_paint::parse_size(size).map_err(|e| AppError::invalid("size", e))?;
         painter
@@ -174,12 +195,12 @@ impl AppState {
         } else {
             Arc::new(VerbatimWriter)
         };
-        let default_target = mural_paint::suggested_target(painter.name(), painter.model());
-        let t = target(g.target.as_deref(), default_target)?;
+        let suits = mural_paint::suggested_target(painter.name(), painter.model());
+        let t = self.request_target(g.target.as_deref(), suits)?;
         let spec = ItemSpec {
             idea: g.idea.trim().to_string(),
             target: t,
-            style: g.style.clone(),
+            style: self.request_style(g.style.as_deref()),
             n: g.n,
             seed: g.seed.unwrap_or_else(random_seed),
             width,

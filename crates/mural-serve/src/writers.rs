@@ -10,7 +10,8 @@ use mural_prompt::Writer;
 use std::sync::Arc;
 
 impl AppState {
-    /// The writers a request may name, builtin first.
+    /// The writers a request may name, builtin first, and the default
+    /// (`[defaults] writer`, which may be a spec like `openai:MODEL`).
     pub(crate) fn writer_names(&self) -> Vec<String> {
         let mut names = vec!["builtin".to_string(), "verbatim".to_string()];
         names.extend(
@@ -20,14 +21,22 @@ impl AppState {
                 .filter(|n| *n != "builtin" && *n != "verbatim")
                 .cloned(),
         );
+        if let Some(d) = &self.inner.defaults.writer {
+            if !names.contains(d) {
+                names.push(d.clone());
+            }
+        }
         names
     }
 
-    /// Builds the writer `name` (default builtin). Building an LLM writer
+    /// Builds the writer `name` (default: `[defaults] writer`, else builtin). Building an LLM writer
     /// sends nothing; its calls happen when it writes, which the server
     /// does on a blocking thread.
     pub(crate) fn writer(&self, name: Option<&str>) -> Result<Arc<dyn Writer>, AppError> {
-        let name = name.unwrap_or("builtin").trim();
+        let name = name
+            .or(self.inner.defaults.writer.as_deref())
+            .unwrap_or("builtin")
+            .trim();
         let known = self.writer_names();
         if !known.iter().any(|n| n == name) {
             return Err(AppError::invalid(

@@ -30,6 +30,7 @@ fn state(name: &str, token: Option<&str>) -> (AppState, Dir) {
         addr: Some("127.0.0.1:7878".parse().unwrap()),
         public_url: None,
         limits: Default::default(),
+        defaults: Default::default(),
     });
     (s, Dir(dir))
 }
