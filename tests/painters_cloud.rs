@@ -629,7 +629,12 @@ fn replicate_unknown_and_shut_down_models_are_named() {
 #[test]
 fn models_refresh_reads_googles_model_list_page_by_page() {
     let s = fakes_cloud::gemini();
-    let dir = profile_dir("gemini-models", "gemini", &format!("{}/v1beta", s.url), "");
+    let dir = profile_dir(
+        "gemini-models-list",
+        "gemini",
+        &format!("{}/v1beta", s.url),
+        "",
+    );
     let r = mural(
         &dir,
         "GEMINI_API_KEY",

@@ -114,8 +114,14 @@ impl Ran {
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
+    /// A fresh folder of its own: two tests that pick the same name still
+    /// get two folders (regression: two Gemini tests shared one, and one's
+    /// cleanup removed the other's output folder mid-run).
     pub fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("mural-test-{name}-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("mural-test-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)

@@ -442,8 +442,28 @@ pub fn scene_from(a: &Analysis) -> Scene {
     });
     entities.sort_by_key(|e| e.pos);
 
-    // The setting the idea states: the longest phrase naming one.
-    let stated = matches(&t.settings, &ws, &quoted).into_iter().next();
+    // The setting the idea states: the longest phrase naming one. A place
+    // word that only begins a thing's name ("sea" in "a sea turtle
+    // swimming underwater") gives way to one the idea states on its own.
+    let names_a_thing = |start: usize, n: usize| {
+        let said = ws[start..start + n]
+            .iter()
+            .map(|x| x.lower.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        entities.iter().any(|e| {
+            e.pos == start + n
+                && e.lemma
+                    .strip_prefix(said.as_str())
+                    .is_some_and(|rest| rest.starts_with(' '))
+        })
+    };
+    let found = matches(&t.settings, &ws, &quoted);
+    let stated = found
+        .iter()
+        .find(|(start, n, _)| !names_a_thing(*start, *n))
+        .or(found.first())
+        .cloned();
     let mut setting = stated.as_ref().map(|(_, _, id)| Place {
         id: id.clone(),
         stated: true,
@@ -807,6 +827,16 @@ mod tests {
 
     #[test]
     fn the_setting_is_precise() {
+        // regression: "sea" in "sea turtle" named the open ocean, with
+        // rolling waves, over the "underwater" the idea states
+        let id = |idea: &str| scene_of(idea).setting.unwrap().id;
+        assert_eq!(id("a sea turtle swimming underwater"), "underwater");
+        assert_eq!(id("a beach ball in a swimming pool"), "swimming_pool");
+        // the only place word still places it
+        assert_eq!(
+            id("a sea turtle"),
+            scene_of("a turtle in the sea").setting.unwrap().id
+        );
         assert_eq!(
             scene_of("an anglerfish in the deep sea")
                 .setting
