@@ -155,3 +155,19 @@ fn public_writer_cases_pass() {
         failed.join("\n")
     );
 }
+
+/// Ideas the writer once got wrong (`tests/data/writer/regressions.jsonl`,
+/// the same format and rules as the public cases): every one must pass.
+#[test]
+fn regression_ideas_the_writer_once_got_wrong_pass() {
+    let cases = crate::util::json_lines(include_str!("data/writer/regressions.jsonl"));
+    assert!(!cases.is_empty());
+    let failed: Vec<String> = cases
+        .iter()
+        .filter_map(|c| {
+            let bad = judge(c);
+            (!bad.is_empty()).then(|| format!("{}:\n    {}", c["idea"], bad.join("\n    ")))
+        })
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

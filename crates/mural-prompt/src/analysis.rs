@@ -434,6 +434,8 @@ pub fn analyze(idea: &str) -> Analysis {
     let mut pending_attrs: Vec<String> = Vec::new();
     let mut pending_count: Option<u32> = None;
     let mut pending_plural = false;
+    // the word the last subject was made from
+    let mut last_subject_at: Option<usize> = None;
     let mut i = 0;
     while i < ws.len() {
         let w = &ws[i];
@@ -513,9 +515,42 @@ pub fn analyze(idea: &str) -> Analysis {
             && ws.get(i + 1).is_some_and(|n| {
                 role[i + 1] == Role::Free && idea[w.end..n.start].trim().is_empty()
             });
+        // A weak noun right after a singular noun is the head of their
+        // compound where the two name one thing WordNet knows ("a forest
+        // fire" is a fire, not a forest and a stray word), or where the
+        // first names a place and the weak noun ends the phrase ("a kitchen
+        // fire": a word with a frame of its own; "the bells ring", "the
+        // forest burns" and "the barn fell" stay verbs).
+        let ends_phrase = ws
+            .get(i + 1)
+            .is_none_or(|n| role[i + 1] != Role::Free || !idea[w.end..n.start].trim().is_empty());
+        let world = mural_knowledge::world::world();
+        let compound_head = matches!(entry, Some((_, true)))
+            && i > 0
+            && last_subject_at == Some(i - 1)
+            && idea[ws[i - 1].end..w.start].trim().is_empty()
+            && a.subjects.last().is_some_and(|s| {
+                !s.plural
+                    && (mural_knowledge::wordnet::senses(&format!("{} {}", s.lemma, w.lower))
+                        .next()
+                        .is_some()
+                        || ends_phrase
+                            && !w.lower.ends_with('s')
+                            && mural_knowledge::wordnet::senses(&w.lower)
+                                .any(|c| world.frame(c).is_some())
+                            && world.settings.iter().any(|x| x.words.contains(&s.lemma)))
+            });
+        if compound_head {
+            if let Some(prev) = a.subjects.pop() {
+                pending_attrs = prev.attributes;
+                pending_attrs.push(prev.lemma);
+                pending_count = prev.count;
+                pending_plural = prev.plural;
+            }
+        }
         let entry = match entry {
             _ if is_color || modifier => None,
-            Some((c, true)) if after_determiner => Some((c, false)),
+            Some((c, true)) if after_determiner || compound_head => Some((c, false)),
             e => e,
         };
         match entry {
@@ -534,6 +569,7 @@ pub fn analyze(idea: &str) -> Analysis {
                 });
                 pending_count = None;
                 pending_plural = false;
+                last_subject_at = Some(i);
             }
             _ => pending_attrs.push(w.lower.clone()),
         }

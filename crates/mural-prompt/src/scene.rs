@@ -674,10 +674,12 @@ pub fn scene_from(a: &Analysis) -> Scene {
             .find(|r| Some(r.a) == main)
             .map(|r| r.b)
             .filter(|&b| {
-                entities[b]
-                    .concept
-                    .as_deref()
-                    .is_some_and(|c| !mural_knowledge::merged(c).found_in.is_empty())
+                entities[b].concept.as_deref().is_some_and(|c| {
+                    // what the subject wears ("a man in a business suit")
+                    // does not place it
+                    !mural_knowledge::wordnet::chain(c).any(|h| h == "clothing.n.01")
+                        && !mural_knowledge::merged(c).found_in.is_empty()
+                })
             });
         setting = anchor
             .or(main)
@@ -823,6 +825,34 @@ mod tests {
         assert_eq!(s.entities[r.b].lemma, "sphere");
         // "painting" before "of" is a noun, not an action
         assert!(scene_of("an abstract painting of a fox").actions.is_empty());
+    }
+
+    #[test]
+    fn a_weak_noun_after_a_noun_heads_their_compound() {
+        let main = |idea: &str| {
+            let s = scene_of(idea);
+            let m = s.main().map(|e| e.lemma.clone());
+            (m, s.setting.map(|p| p.id))
+        };
+        // regression: "fire" was dropped, leaving a calm, mossy forest
+        assert_eq!(
+            main("a forest fire"),
+            (Some("forest fire".into()), Some("forest".into()))
+        );
+        assert_eq!(
+            scene_of("a forest fire").main().unwrap().concept.as_deref(),
+            Some("forest_fire.n.01")
+        );
+        assert_eq!(
+            main("a kitchen fire"),
+            (Some("fire".into()), Some("kitchen".into()))
+        );
+        // verbs stay verbs
+        assert_eq!(main("the bells ring").0.as_deref(), Some("bell"));
+        assert_eq!(
+            main("The horse raced past the barn fell").0.as_deref(),
+            Some("horse")
+        );
     }
 
     #[test]
