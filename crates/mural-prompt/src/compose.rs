@@ -660,6 +660,54 @@ fn plural_phrase(p: &str) -> Option<String> {
     })
 }
 
+/// A look phrase as a tag: itself when short (four words at most), else
+/// the noun phrase before its first preposition when that has two to four
+/// words ("a curvy hollow body with a narrow waist" -> "a curvy hollow
+/// body"); else none. A lone noun is no tag: "a ring in its nose" would
+/// put a ring anywhere.
+fn tag_of(phrase: &str) -> Option<String> {
+    const CUT: [&str; 12] = [
+        " with ",
+        " over ",
+        " at ",
+        " along ",
+        " across ",
+        " around ",
+        " on ",
+        " in ",
+        " under ",
+        " beneath ",
+        " behind ",
+        " between ",
+    ];
+    let words = |t: &str| t.split(' ').count();
+    if words(phrase) <= 4 {
+        return Some(phrase.to_string());
+    }
+    let cut = CUT.iter().filter_map(|c| phrase.find(c)).min()?;
+    let head = phrase[..cut].trim();
+    let bare = head
+        .strip_prefix("a ")
+        .or_else(|| head.strip_prefix("an "))
+        .unwrap_or(head);
+    // it must end on its noun: "fleet numbers painted" (on the doors),
+    // "an engine slung low" (in the frame) are no tags
+    let last = bare.rsplit(' ').next().unwrap_or(bare);
+    let noun = !last.ends_with("ing")
+        && !last.ends_with("ed")
+        && ![
+            "low", "high", "up", "down", "out", "off", "back", "apart", "open", "bound", "hung",
+            "slung", "set", "held", "worn", "spread", "cut", "shut", "tight", "loose", "flat",
+        ]
+        .contains(&last)
+        && mural_knowledge::wordnet::senses(
+            &mural_knowledge::singular(last).unwrap_or_else(|| last.to_string()),
+        )
+        .next()
+        .is_some();
+    (noun && words(bare) >= 2 && words(head) <= 4).then(|| head.to_string())
+}
+
 /// How the main subject looks: licensed look phrases of its frame, less
 /// the features its states hide (open eyes on a sleeper) and the parts the
 /// moment already describes.
@@ -1384,7 +1432,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                         Part::Look,
                         format!("{who} {verb} {}.", join_list(&chosen[..1])),
                     ));
-                    tags.extend(chosen.iter().filter(|x| x.split(' ').count() <= 4).cloned());
+                    tags.extend(chosen.iter().filter_map(|x| tag_of(x)));
                 }
             }
         }
@@ -1814,6 +1862,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             let t = t
                 .strip_prefix("a ")
                 .or_else(|| t.strip_prefix("an "))
+                .or_else(|| t.strip_prefix("the "))
                 .unwrap_or(&t)
                 .replace(',', "");
             t.split_whitespace().collect::<Vec<_>>().join(" ")
