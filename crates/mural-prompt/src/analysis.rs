@@ -436,6 +436,8 @@ pub fn analyze(idea: &str) -> Analysis {
     let mut pending_plural = false;
     // the word the last subject was made from
     let mut last_subject_at: Option<usize> = None;
+    // a word read as the verb of the noun before it
+    let mut verb_at: Option<usize> = None;
     let mut i = 0;
     while i < ws.len() {
         let w = &ws[i];
@@ -479,14 +481,46 @@ pub fn analyze(idea: &str) -> Analysis {
             i += 1;
             continue;
         }
+        if verb_at == Some(i) {
+            pending_attrs.clear();
+            i += 1;
+            continue;
+        }
         let entry = category_of(&w.lower);
-        let next_is_noun = ws.get(i + 1).is_some_and(|n| {
+        // "a bird flies over the lake": after a singular noun, a plural
+        // form is its verb where the article agrees only with the first
+        // ("a"/"an"), or where a motion word follows ("the bird flies over")
+        let verb_next = ws.get(i + 1).is_some_and(|n| {
+            let plural_form =
+                singular(&n.lower).is_some_and(|s| s != n.lower) && !n.lower.ends_with("ss");
+            let singular_here = singular(&w.lower).is_none_or(|s| s == w.lower);
+            let article = i > 0 && matches!(ws[i - 1].lower.as_str(), "a" | "an");
+            let motion = ws.get(i + 2).is_some_and(|m| {
+                matches!(
+                    m.lower.as_str(),
+                    "over" | "across" | "into" | "through" | "past" | "toward" | "towards" | "away"
+                )
+            });
             role[i + 1] == Role::Free
-                && !negated_idx[i + 1]
-                && !participle[i + 1]
+                && matches!(entry, Some((_, false)))
+                && !lex.terms.colors.contains(&w.lower)
+                && !lex.terms.neutral_colors.contains(&w.lower)
                 && idea[w.end..n.start].trim().is_empty()
-                && matches!(category_of(&n.lower), Some((_, false)))
+                && plural_form
+                && singular_here
+                && (article || motion)
         });
+        if verb_next {
+            verb_at = Some(i + 1);
+        }
+        let next_is_noun = !verb_next
+            && ws.get(i + 1).is_some_and(|n| {
+                role[i + 1] == Role::Free
+                    && !negated_idx[i + 1]
+                    && !participle[i + 1]
+                    && idea[w.end..n.start].trim().is_empty()
+                    && matches!(category_of(&n.lower), Some((_, false)))
+            });
         // A word WordNet has never seen, at the end of a noun phrase, is a
         // new noun: "a bowl of ramen", "a tiny pikachu".
         let unseen = entry.is_none()

@@ -587,7 +587,75 @@ fn agree(s: &str, many: bool) -> String {
 
 /// The entity as a definite noun phrase, with or without its colors (a
 /// black-and-white picture names no colors beyond the idea's own words).
-fn the_entity(e: &Entity, colors: bool) -> String {
+/// A proper name the idea capitalizes ("Rio de Janeiro", "the Great
+/// Pyramid", "IPA"), in its capitals; `None` for a common noun. A capital
+/// only at the idea's start counts for a place alone ("Paris at night",
+/// not "Cats on a sofa").
+fn proper_name(e: &Entity) -> Option<String> {
+    let capital = e.noun.chars().next().is_some_and(char::is_uppercase);
+    let place = e.kind.as_deref() == Some("place");
+    if !capital || e.many() || !(place || e.pos > 0) {
+        return None;
+    }
+    // one word as written ("IPA", "Triceratops")
+    if e.noun.to_lowercase() == e.lemma {
+        return Some(e.noun.clone());
+    }
+    const SMALL: [&str; 12] = [
+        "de", "of", "the", "and", "la", "le", "du", "da", "del", "van", "von", "y",
+    ];
+    let named = e
+        .lemma
+        .split(' ')
+        .enumerate()
+        .map(|(i, w)| {
+            if i > 0 && SMALL.contains(&w) {
+                w.to_string()
+            } else {
+                capitalize(w)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(named)
+}
+
+/// A name without its leading "the".
+fn bare_the(s: &str) -> &str {
+    s.strip_prefix("the ").unwrap_or(s)
+}
+
+/// "the cat", "the red cats", "Rio de Janeiro", "the Taj Mahal": a proper
+/// name takes an article as the idea does ("in Paris", "the Kremlin", "a
+/// Triceratops").
+fn the_entity(e: &Entity, colors: bool, idea: &str) -> String {
+    // the end of a longer name the writer does not know ("Ha Long Bay",
+    // "the Arches National Park") is a common noun to it
+    let lower = idea.to_lowercase();
+    let inside_longer = lower
+        .find(e.lemma.as_str())
+        .and_then(|at| idea.get(..at))
+        .and_then(|head| head.trim_end().rsplit(' ').next())
+        .is_some_and(|before| {
+            before.chars().next().is_some_and(char::is_uppercase)
+                && !["the", "a", "an"].contains(&before.to_lowercase().as_str())
+        });
+    // a Title Case idea ("A Bowl of Chicken Pho") capitalizes every word
+    let words: Vec<&str> = idea
+        .split_whitespace()
+        .filter(|w| w.len() > 3 && w.chars().all(char::is_alphabetic))
+        .collect();
+    let title_case = words.len() >= 3
+        && words
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_uppercase));
+    if let Some(name) = proper_name(e).filter(|_| !inside_longer && !title_case) {
+        let idea = idea.to_lowercase();
+        let article = ["the", "a", "an"]
+            .iter()
+            .any(|a| idea.contains(&format!("{a} {}", e.lemma)));
+        return if article { format!("the {name}") } else { name };
+    }
     let noun = if e.many() {
         // "black holes": the compound's head, in the plural as written
         match e.lemma.rsplit_once(' ') {
@@ -1291,7 +1359,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
     let opening = capitalize(idea);
     let main_ix = scene.main_index();
     let mono = scene.monochrome;
-    let the = |e: &Entity| the_entity(e, !mono);
+    let the = |e: &Entity| the_entity(e, !mono, &scene.idea);
     let main = main_ix.map(|i| &scene.entities[i]);
     let english = scene.is_english();
 
@@ -1507,6 +1575,15 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 continue;
             }
             let text = f.prose.replace("{a}", &the(x)).replace("{b}", &the(y));
+            // a relation the idea already says in these words adds nothing
+            let bare = |t: &str| t.to_lowercase().replace("the ", "");
+            let idea = bare(&scene.idea);
+            let same_words = f.prose.contains(&format!(" {} ", r.words.to_lowercase()));
+            if idea.contains(&bare(&text))
+                || same_words && idea.contains(&bare(&format!("{} {}", r.words, the(y))))
+            {
+                continue;
+            }
             let opener = if shown == 0 {
                 "The composition shows"
             } else {
@@ -1517,8 +1594,8 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             tags.insert(
                 0,
                 f.tag
-                    .replace("{a}", &the(x)[4..])
-                    .replace("{b}", &the(y)[4..]),
+                    .replace("{a}", bare_the(&the(x)))
+                    .replace("{b}", bare_the(&the(y))),
             );
         }
         // 4. Counts, reinforced.

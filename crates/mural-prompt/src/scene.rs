@@ -442,6 +442,22 @@ pub fn scene_from(a: &Analysis) -> Scene {
     });
     entities.sort_by_key(|e| e.pos);
 
+    // A plural noun that is the verb of an action phrase after a doer is a
+    // verb: "a bird flies over the lake" has no flies in it.
+    let verbs: Vec<usize> = matches(&t.actions, &ws, &quoted)
+        .into_iter()
+        .filter(|(i, _, _)| entities.iter().any(|e| e.pos < *i))
+        .map(|(i, _, _)| i)
+        .collect();
+    entities.retain(|e| {
+        !(verbs.contains(&e.pos)
+            && e.plural
+            && e.count.is_none()
+            && e.attributes.colors.is_empty()
+            && e.lemma.split(' ').count() == 1
+            && ws.get(e.pos).is_some_and(|x| x.lower.ends_with('s')))
+    });
+
     // The setting the idea states: the longest phrase naming one. A place
     // word that only begins a thing's name ("sea" in "a sea turtle
     // swimming underwater") gives way to one the idea states on its own.
@@ -681,7 +697,35 @@ pub fn scene_from(a: &Analysis) -> Scene {
                         && !mural_knowledge::merged(c).found_in.is_empty()
                 })
             });
+        // else a place the idea names by its name ("riding a motorcycle in
+        // Rio de Janeiro" is not in a teddy bear's nursery)
+        // or a landmark it names by its proper name ("climbing the Great
+        // Pyramid" is in the desert, not the gorilla's rainforest)
+        let placed = |e: &Entity| {
+            e.concept
+                .as_deref()
+                .is_some_and(|c| !mural_knowledge::merged(c).found_in.is_empty())
+        };
+        let named = |e: &Entity| e.noun.chars().next().is_some_and(char::is_uppercase);
+        let place = || {
+            entities
+                .iter()
+                .position(|e| e.kind.as_deref() == Some("place") && named(e) && placed(e))
+                .or_else(|| {
+                    entities.iter().enumerate().position(|(i, e)| {
+                        Some(i) != main
+                            && e.pos > 0
+                            && named(e)
+                            && matches!(
+                                e.kind.as_deref(),
+                                Some("building" | "structure" | "natural_feature")
+                            )
+                            && placed(e)
+                    })
+                })
+        };
         setting = anchor
+            .or_else(place)
             .or(main)
             .and_then(|m| entities[m].concept.as_deref())
             .and_then(|c| mural_knowledge::merged(c).found_in.first())

@@ -345,6 +345,24 @@ mod tests {
     }
 
     #[test]
+    fn proper_names_keep_their_capitals_and_the_ideas_article() {
+        let prose = |idea: &str| write(idea, Target::Dalle, 1, 1).remove(0).prompt;
+        // regression: "The taj mahal has ...", "The paris has ..."
+        let taj = prose("the Taj Mahal at sunrise");
+        assert!(taj.contains(". The Taj Mahal has "), "{taj}");
+        let paris = prose("a street in Paris");
+        assert!(paris.contains(". Paris has "), "{paris}");
+        let ipa = prose("a full pint of IPA");
+        assert!(ipa.contains(". IPA has "), "{ipa}");
+        // a common noun at the start is no name
+        let cats = prose("Cats on a sofa");
+        assert!(cats.contains("The cats have "), "{cats}");
+        // a Title Case idea names nothing by its capitals
+        let soup = prose("A Bowl Of Chicken Soup");
+        assert!(soup.contains("The chicken soup has "), "{soup}");
+    }
+
+    #[test]
     fn a_negative_joins_the_negative_prompt_or_midjourneys_no() {
         let mut sd = write("a cat", Target::Sd, 1, 1).remove(0);
         let before = sd.negative_prompt.clone();
