@@ -359,9 +359,34 @@ pub fn analyze(idea: &str) -> Analysis {
     // The scene is matched without consuming: "a beach" is both the setting and the subject.
     a.scene = found(&t.scenes, &mut role.clone());
 
+    // A color word that is a thing too ("a rose", "an orange", "the
+    // lemon"), right after an article and ending its phrase, is the thing.
+    let color_noun: Vec<bool> = (0..ws.len())
+        .map(|i| {
+            let w = &ws[i];
+            role[i] == Role::Free
+                && !lex.terms.neutral_colors.contains(&w.lower)
+                && i > 0
+                && {
+                    let p = ws[i - 1].lower.as_str();
+                    matches!(p, "a" | "an" | "the")
+                        || lex.terms.colors.contains(&ws[i - 1].lower)
+                        || lex.terms.neutral_colors.contains(&ws[i - 1].lower)
+                        || lex.sizes.contains(&ws[i - 1].lower)
+                        || lex.ages.contains(&ws[i - 1].lower)
+                }
+                && matches!(category_of(&w.lower), Some((_, _)))
+                && ws.get(i + 1).is_none_or(|n| {
+                    role[i + 1] == Role::Stop
+                        || idea[w.end..n.start].contains([',', '.', ';', ':', '!', '?', ')'])
+                })
+        })
+        .collect();
+
     // Colors.
     for (i, w) in ws.iter().enumerate() {
         if role[i] == Role::Free
+            && !color_noun[i]
             && (lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower))
         {
             a.colors.push(w.lower.clone());
@@ -540,8 +565,8 @@ pub fn analyze(idea: &str) -> Analysis {
         // A weak noun ("train", "ring") is a noun right after a determiner;
         // a color word is always an attribute.
         let after_determiner = determiner(i);
-        let is_color =
-            lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower);
+        let is_color = !color_noun[i]
+            && (lex.terms.colors.contains(&w.lower) || lex.terms.neutral_colors.contains(&w.lower));
         // "old", "tiny", "wooden" before another word modify it
         let modifier = (lex.ages.contains(&w.lower)
             || lex.sizes.contains(&w.lower)

@@ -728,6 +728,66 @@ fn plural_phrase(p: &str) -> Option<String> {
     })
 }
 
+/// Whether a look phrase names the thing itself as the kind it is, in
+/// the plural ("pear-shaped fruits" of an avocado, "smooth oval fruits" of
+/// a plum), not a part of it: a plural head that is one of the kinds above
+/// it in WordNet, with no phrase after it.
+fn names_itself(e: &Entity, phrase: &str) -> bool {
+    if [
+        " of ", " on ", " in ", " with ", " over ", " at ", " along ",
+    ]
+    .iter()
+    .any(|p| phrase.contains(p))
+    {
+        return false;
+    }
+    let Some(last) = phrase.rsplit(' ').next() else {
+        return false;
+    };
+    let Some(head) = mural_knowledge::singular(last).filter(|h| h != last) else {
+        return false;
+    };
+    // the kinds the food frames are written about in the plural
+    if !["fruit", "berry", "nut"].contains(&head.as_str()) {
+        return false;
+    }
+    if e.lemma.rsplit(' ').next() == Some(head.as_str()) {
+        return false;
+    }
+    e.concept.as_deref().is_some_and(|c| {
+        mural_knowledge::wordnet::chain(c)
+            .skip(1)
+            .take(3)
+            .filter_map(|h| h.split('.').next())
+            .any(|h| h == head || h.rsplit('_').next() == Some(head.as_str()))
+    })
+}
+
+/// A phrase for the thing itself, as a kind: "pear-shaped fruits" -> "a
+/// pear-shaped fruit" (or "pear-shaped fruits" for several).
+fn as_kind(phrase: &str, many: bool) -> String {
+    let bare = phrase
+        .strip_prefix("a ")
+        .or_else(|| phrase.strip_prefix("an "))
+        .unwrap_or(phrase);
+    if many {
+        return bare.to_string();
+    }
+    let (rest, last) = bare.rsplit_once(' ').unwrap_or(("", bare));
+    let one = mural_knowledge::singular(last).unwrap_or_else(|| last.to_string());
+    let text = if rest.is_empty() {
+        one
+    } else {
+        format!("{rest} {one}")
+    };
+    let article = if text.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {text}")
+}
+
 /// A look phrase as a tag: itself when short (four words at most), else
 /// the noun phrase before its first preposition when that has two to four
 /// words ("a curvy hollow body with a narrow waist" -> "a curvy hollow
@@ -1492,10 +1552,28 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                     } else {
                         capitalize(&the(e))
                     };
-                    prose.push(say(
-                        Part::Look,
-                        format!("{who} {verb} {}.", join_list(&chosen)),
-                    ));
+                    // a phrase about the thing itself, not a part of it
+                    // ("pear-shaped fruits" of an avocado) says what it is:
+                    // "The avocado, a pear-shaped fruit, has ..."
+                    let named = !matches!(who.as_str(), "It" | "They");
+                    let (itself, parts): (Vec<String>, Vec<String>) = chosen
+                        .iter()
+                        .cloned()
+                        .partition(|x| named && names_itself(e, x));
+                    let sentence = match (itself.first(), parts.is_empty()) {
+                        (Some(kind), false) => format!(
+                            "{who}, {}, {verb} {}.",
+                            as_kind(kind, e.many()),
+                            join_list(&parts)
+                        ),
+                        (Some(kind), true) => format!(
+                            "{who} {} {}.",
+                            if e.many() { "are" } else { "is" },
+                            as_kind(kind, e.many())
+                        ),
+                        (None, _) => format!("{who} {verb} {}.", join_list(&chosen)),
+                    };
+                    prose.push(say(Part::Look, sentence));
                     short.push(say(
                         Part::Look,
                         format!("{who} {verb} {}.", join_list(&chosen[..1])),
