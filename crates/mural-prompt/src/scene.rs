@@ -582,6 +582,49 @@ pub fn scene_from(a: &Analysis) -> Scene {
         }
     }
 
+    // "A horse near a barn" is outside it: a stated indoor setting named
+    // by a building the subject is placed outside of gives way to the
+    // building's outdoor place, and the building is developed as a thing.
+    const OUTSIDE_OF: [&str; 11] = [
+        "behind",
+        "in_front_of",
+        "next_to",
+        "left_of",
+        "right_of",
+        "near",
+        "across_from",
+        "facing",
+        "outside",
+        "at_the_foot_of",
+        "on_top_of",
+    ];
+    let indoor = |id: &str| w.setting(id).is_some_and(|s| s.indoor);
+    if let Some(p) = setting.as_ref().filter(|p| p.stated && indoor(&p.id)) {
+        let outside = relations
+            .iter()
+            .find(|r| {
+                OUTSIDE_OF.contains(&r.id.as_str())
+                    && entities[r.b].in_setting
+                    && matches!(
+                        entities[r.b].kind.as_deref(),
+                        Some("building" | "structure")
+                    )
+            })
+            .map(|r| r.b);
+        if let Some(b) = outside {
+            let place = entities[b].concept.as_deref().and_then(|c| {
+                mural_knowledge::merged(c)
+                    .found_in
+                    .iter()
+                    .find(|id| !indoor(id))
+                    .cloned()
+            });
+            let _ = p;
+            setting = place.map(|id| Place { id, stated: false });
+            entities[b].in_setting = false;
+        }
+    }
+
     // Era: an era word, a decade ("1960s") or a year ("in 1215").
     let mut era = matches(&t.eras, &ws, &quoted)
         .into_iter()
