@@ -599,7 +599,7 @@ pub fn scene_from(a: &Analysis) -> Scene {
         "on_top_of",
     ];
     let indoor = |id: &str| w.setting(id).is_some_and(|s| s.indoor);
-    if let Some(p) = setting.as_ref().filter(|p| p.stated && indoor(&p.id)) {
+    if setting.as_ref().is_some_and(|p| p.stated && indoor(&p.id)) {
         let outside = relations
             .iter()
             .find(|r| {
@@ -619,7 +619,6 @@ pub fn scene_from(a: &Analysis) -> Scene {
                     .find(|id| !indoor(id))
                     .cloned()
             });
-            let _ = p;
             setting = place.map(|id| Place { id, stated: false });
             entities[b].in_setting = false;
         }
