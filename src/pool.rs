@@ -99,22 +99,43 @@ pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
             Some(m) => listing(m),
             None => "-".to_string(),
         };
-        let health = if r.healthy { "up" } else { "down" };
-        writeln!(
-            out,
-            "{:<12} {:<8} {:<5} {:>6} ms  {}  {}",
-            show(&r.name),
-            r.kind,
-            health,
+        let detail = match &r.error {
+            Some(e) => show(e),
+            None => format!("models: {models}"),
+        };
+        row(
+            &mut out,
+            &r.name,
+            &r.kind,
+            r.healthy,
             r.latency_ms,
-            show(&r.url),
-            match &r.error {
-                Some(e) => show(e),
-                None => format!("models: {models}"),
-            }
+            &r.url,
+            &detail,
         )?;
     }
     Ok(exit(reports.iter().all(|r| r.healthy)))
+}
+
+/// One member's line of `mural pool status`.
+fn row(
+    out: &mut impl Write,
+    name: &str,
+    kind: &str,
+    healthy: bool,
+    latency_ms: u64,
+    url: &str,
+    detail: &str,
+) -> std::io::Result<()> {
+    let health = if healthy { "up" } else { "down" };
+    writeln!(
+        out,
+        "{:<12} {:<8} {:<5} {:>6} ms  {}  {detail}",
+        show(name),
+        kind,
+        health,
+        latency_ms,
+        show(url)
+    )
 }
 
 /// Ran, but found a member down: exit 1.
@@ -163,16 +184,14 @@ fn writer_pool_status(
             (None, Some(m), _) => format!("{} listed; models: {}", show(&r.model), listing(m)),
             (None, None, _) => "-".to_string(),
         };
-        let health = if r.healthy { "up" } else { "down" };
-        writeln!(
-            out,
-            "{:<12} {:<8} {:<5} {:>6} ms  {}  {}",
-            show(&r.name),
+        row(
+            &mut out,
+            &r.name,
             r.kind,
-            health,
+            r.healthy,
             r.latency_ms,
-            show(&r.url),
-            detail
+            &r.url,
+            &detail,
         )?;
     }
     Ok(exit(reports.iter().all(|r| r.healthy)))

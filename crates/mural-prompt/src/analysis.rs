@@ -359,8 +359,9 @@ pub fn analyze(idea: &str) -> Analysis {
     // The scene is matched without consuming: "a beach" is both the setting and the subject.
     a.scene = found(&t.scenes, &mut role.clone());
 
-    // A color word that is a thing too ("a rose", "an orange", "the
-    // lemon"), right after an article and ending its phrase, is the thing.
+    // A color word that is a thing too ("a rose", "a red rose", "the
+    // lemon"), right after an article, a color, a size or an age and
+    // ending its phrase, is the thing.
     let color_noun: Vec<bool> = (0..ws.len())
         .map(|i| {
             let w = &ws[i];
@@ -375,7 +376,7 @@ pub fn analyze(idea: &str) -> Analysis {
                         || lex.sizes.contains(&ws[i - 1].lower)
                         || lex.ages.contains(&ws[i - 1].lower)
                 }
-                && matches!(category_of(&w.lower), Some((_, _)))
+                && category_of(&w.lower).is_some()
                 && ws.get(i + 1).is_none_or(|n| {
                     role[i + 1] == Role::Stop
                         || idea[w.end..n.start].contains([',', '.', ';', ':', '!', '?', ')'])
@@ -463,6 +464,7 @@ pub fn analyze(idea: &str) -> Analysis {
     let mut last_subject_at: Option<usize> = None;
     // a word read as the verb of the noun before it
     let mut verb_at: Option<usize> = None;
+    let world = mural_knowledge::world::world();
     let mut i = 0;
     while i < ws.len() {
         let w = &ws[i];
@@ -583,7 +585,6 @@ pub fn analyze(idea: &str) -> Analysis {
         let ends_phrase = ws
             .get(i + 1)
             .is_none_or(|n| role[i + 1] != Role::Free || !idea[w.end..n.start].trim().is_empty());
-        let world = mural_knowledge::world::world();
         let compound_head = matches!(entry, Some((_, true)))
             && i > 0
             && last_subject_at == Some(i - 1)

@@ -20,7 +20,7 @@
 use crate::analysis::Analysis;
 use crate::check::{camera_count, terms, Forbidden};
 use crate::scene::{Entity, Scene};
-use crate::text::{capitalize, join_list, lower_words, stem};
+use crate::text::{article_for, capitalize, join_list, lower_words, stem};
 use mural_knowledge::world::{CondText, FramingFrame, LookFrame, SettingFrame};
 use mural_knowledge::{knowledge, world, Merged, Style};
 use serde::Serialize;
@@ -620,6 +620,13 @@ fn proper_name(e: &Entity) -> Option<String> {
     Some(named)
 }
 
+/// A phrase without its leading "a" or "an".
+fn without_article(s: &str) -> &str {
+    s.strip_prefix("a ")
+        .or_else(|| s.strip_prefix("an "))
+        .unwrap_or(s)
+}
+
 /// A name without its leading "the".
 fn bare_the(s: &str) -> &str {
     s.strip_prefix("the ").unwrap_or(s)
@@ -650,10 +657,9 @@ fn the_entity(e: &Entity, colors: bool, idea: &str) -> String {
             .iter()
             .all(|w| w.chars().next().is_some_and(char::is_uppercase));
     if let Some(name) = proper_name(e).filter(|_| !inside_longer && !title_case) {
-        let idea = idea.to_lowercase();
         let article = ["the", "a", "an"]
             .iter()
-            .any(|a| idea.contains(&format!("{a} {}", e.lemma)));
+            .any(|a| lower.contains(&format!("{a} {}", e.lemma)));
         return if article { format!("the {name}") } else { name };
     }
     let noun = if e.many() {
@@ -766,10 +772,7 @@ fn names_itself(e: &Entity, phrase: &str) -> bool {
 /// A phrase for the thing itself, as a kind: "pear-shaped fruits" -> "a
 /// pear-shaped fruit" (or "pear-shaped fruits" for several).
 fn as_kind(phrase: &str, many: bool) -> String {
-    let bare = phrase
-        .strip_prefix("a ")
-        .or_else(|| phrase.strip_prefix("an "))
-        .unwrap_or(phrase);
+    let bare = without_article(phrase);
     if many {
         return bare.to_string();
     }
@@ -780,12 +783,7 @@ fn as_kind(phrase: &str, many: bool) -> String {
     } else {
         format!("{rest} {one}")
     };
-    let article = if text.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
-    format!("{article} {text}")
+    format!("{} {text}", article_for(&text))
 }
 
 /// A look phrase as a tag: itself when short (four words at most), else
@@ -814,10 +812,7 @@ fn tag_of(phrase: &str) -> Option<String> {
     }
     let cut = CUT.iter().filter_map(|c| phrase.find(c)).min()?;
     let head = phrase[..cut].trim();
-    let bare = head
-        .strip_prefix("a ")
-        .or_else(|| head.strip_prefix("an "))
-        .unwrap_or(head);
+    let bare = without_article(head);
     // it must end on its noun: "fleet numbers painted" (on the doors),
     // "an engine slung low" (in the frame) are no tags
     let last = bare.rsplit(' ').next().unwrap_or(bare);
