@@ -89,52 +89,66 @@ pub fn pool_cmd(cmd: PoolCommand) -> Result<ExitCode> {
         .enable_all()
         .build()?
         .block_on(pool.probe_all());
-    let mut out = std::io::stdout().lock();
-    for r in &reports {
-        if json {
-            writeln!(out, "{}", serde_json::to_string(r)?)?;
-            continue;
+    print(&reports, json, |r| {
+        let detail = match (&r.error, &r.models) {
+            (Some(e), _) => show(e),
+            (None, Some(m)) => format!("models: {}", listing(m)),
+            (None, None) => "models: -".to_string(),
+        };
+        Line {
+            name: &r.name,
+            kind: &r.kind,
+            healthy: r.healthy,
+            latency_ms: r.latency_ms,
+            url: &r.url,
+            detail,
         }
-        let models = match &r.models {
-            Some(m) => listing(m),
-            None => "-".to_string(),
-        };
-        let detail = match &r.error {
-            Some(e) => show(e),
-            None => format!("models: {models}"),
-        };
-        row(
-            &mut out,
-            &r.name,
-            &r.kind,
-            r.healthy,
-            r.latency_ms,
-            &r.url,
-            &detail,
-        )?;
-    }
-    Ok(exit(reports.iter().all(|r| r.healthy)))
+    })
 }
 
 /// One member's line of `mural pool status`.
-fn row(
-    out: &mut impl Write,
-    name: &str,
-    kind: &str,
+struct Line<'a> {
+    name: &'a str,
+    kind: &'a str,
     healthy: bool,
     latency_ms: u64,
-    url: &str,
-    detail: &str,
-) -> std::io::Result<()> {
-    let health = if healthy { "up" } else { "down" };
+    url: &'a str,
+    detail: String,
+}
+
+/// Prints each member's probe, a line or a JSON object each; exit 1 when
+/// one is down.
+fn print<R: serde::Serialize>(
+    reports: &[R],
+    json: bool,
+    line: impl Fn(&R) -> Line<'_>,
+) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let mut all_up = true;
+    for r in reports {
+        let l = line(r);
+        all_up &= l.healthy;
+        if json {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+        } else {
+            row(&mut out, &l)?;
+        }
+    }
+    Ok(exit(all_up))
+}
+
+/// Writes one member's line.
+fn row(out: &mut impl Write, l: &Line) -> std::io::Result<()> {
+    let health = if l.healthy { "up" } else { "down" };
     writeln!(
         out,
-        "{:<12} {:<8} {:<5} {:>6} ms  {}  {detail}",
-        show(name),
-        kind,
+        "{:<12} {:<8} {:<5} {:>6} ms  {}  {}",
+        show(l.name),
+        l.kind,
         health,
-        latency_ms,
-        show(url)
+        l.latency_ms,
+        show(l.url),
+        l.detail
     )
 }
 
@@ -170,12 +184,7 @@ fn writer_pool_status(
         .enable_all()
         .build()?
         .block_on(mural_llm::pool::probe(members, &env));
-    let mut out = std::io::stdout().lock();
-    for r in &reports {
-        if json {
-            writeln!(out, "{}", serde_json::to_string(r)?)?;
-            continue;
-        }
+    print(&reports, json, |r| {
         let detail = match (&r.error, &r.models, r.has_model) {
             (Some(e), _, _) => show(e),
             (None, Some(m), Some(false)) => {
@@ -184,17 +193,15 @@ fn writer_pool_status(
             (None, Some(m), _) => format!("{} listed; models: {}", show(&r.model), listing(m)),
             (None, None, _) => "-".to_string(),
         };
-        row(
-            &mut out,
-            &r.name,
-            r.kind,
-            r.healthy,
-            r.latency_ms,
-            &r.url,
-            &detail,
-        )?;
-    }
-    Ok(exit(reports.iter().all(|r| r.healthy)))
+        Line {
+            name: &r.name,
+            kind: r.kind,
+            healthy: r.healthy,
+            latency_ms: r.latency_ms,
+            url: &r.url,
+            detail,
+        }
+    })
 }
 
 /// The progress line's pool summary (empty for a single painter).
