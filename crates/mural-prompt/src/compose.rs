@@ -585,8 +585,71 @@ fn agree(s: &str, many: bool) -> String {
     s.replace("{its}", if many { "their" } else { "its" })
 }
 
-/// The entity as a definite noun phrase, with or without its colors (a
-/// black-and-white picture names no colors beyond the idea's own words).
+/// `{its}` for this entity: "their" for several, "his" or "her" for a
+/// person the noun says is a man or a woman, "their" for another person,
+/// else "its" ("arms easy at his sides", not "at its sides").
+fn agree_to(s: &str, e: &Entity) -> String {
+    const HIS: [&str; 20] = [
+        "man",
+        "boy",
+        "king",
+        "prince",
+        "father",
+        "grandfather",
+        "son",
+        "brother",
+        "husband",
+        "gentleman",
+        "uncle",
+        "nephew",
+        "monk",
+        "groom",
+        "businessman",
+        "fisherman",
+        "cowboy",
+        "grandpa",
+        "dad",
+        "old man",
+    ];
+    const HER: [&str; 20] = [
+        "woman",
+        "girl",
+        "queen",
+        "princess",
+        "mother",
+        "grandmother",
+        "daughter",
+        "sister",
+        "wife",
+        "lady",
+        "aunt",
+        "niece",
+        "nun",
+        "bride",
+        "businesswoman",
+        "ballerina",
+        "actress",
+        "grandma",
+        "mom",
+        "old woman",
+    ];
+    let pronoun = if e.many() {
+        "their"
+    } else if e.kind.as_deref() == Some("person") {
+        let head = e.lemma.rsplit(' ').next().unwrap_or(&e.lemma);
+        if HIS.contains(&e.lemma.as_str()) || HIS.contains(&head) {
+            "his"
+        } else if HER.contains(&e.lemma.as_str()) || HER.contains(&head) {
+            "her"
+        } else {
+            "their"
+        }
+    } else {
+        "its"
+    };
+    s.replace("{its}", pronoun)
+}
+
 /// A proper name the idea capitalizes ("Rio de Janeiro", "the Great
 /// Pyramid", "IPA"), in its capitals; `None` for a common noun. A capital
 /// only at the idea's start counts for a place alone ("Paris at night",
@@ -632,7 +695,9 @@ fn bare_the(s: &str) -> &str {
     s.strip_prefix("the ").unwrap_or(s)
 }
 
-/// "the cat", "the red cats", "Rio de Janeiro", "the Taj Mahal": a proper
+/// The entity as a definite noun phrase, with or without its colors (a
+/// black-and-white picture names no colors beyond the idea's own words):
+/// "the cat", "the red cats", "Rio de Janeiro", "the Taj Mahal". A proper
 /// name takes an article as the idea does ("in Paris", "the Kremlin", "a
 /// Triceratops").
 fn the_entity(e: &Entity, colors: bool, idea: &str) -> String {
@@ -854,7 +919,7 @@ fn look_phrases(e: &Entity, m: &Merged, lic: &Licence, mono: bool) -> Vec<String
         })
         .filter(|p| !((mono || !e.attributes.colors.is_empty()) && is_color_phrase(p)))
         .filter(|p| lic.allows(p))
-        .map(|p| agree(&p, e.many()))
+        .map(|p| agree_to(&p, e))
         .collect()
 }
 
@@ -881,7 +946,7 @@ fn state_phrases(e: &Entity, m: Option<&Merged>, lic: &Licence) -> Vec<Vec<Strin
             own.unwrap_or_else(generic)
                 .iter()
                 .filter(|p| lic.allows(p))
-                .map(|p| agree(p, e.many()))
+                .map(|p| agree_to(p, e))
                 .collect()
         })
         .collect()
@@ -1441,13 +1506,15 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
             done.push(act.id.as_str());
             let agent = act.agent.map(|x| &scene.entities[x]);
             let patient = act.patient.map(|x| &scene.entities[x]);
-            // a person is "their", not "its"
-            let plural_agent =
-                agent.is_some_and(|e| many(e) || e.kind.as_deref() == Some("person"));
+            // a person is "his", "her" or "their", never "its"
             let ag: Vec<String> = by_kind(&f.agent, agent)
                 .iter()
                 .filter(|x| lic.allows(x))
-                .map(|x| agree(x, plural_agent))
+                .map(|x| match agent {
+                    Some(e) if many(e) => agree(x, true),
+                    Some(e) => agree_to(x, e),
+                    None => agree(x, false),
+                })
                 .collect();
             let picked = p.take(&format!("agent{i}"), &ag, 2);
             tag_moment.extend(picked.iter().filter(|x| x.split(' ').count() <= 5).cloned());
@@ -1456,7 +1523,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                 let pa: Vec<String> = by_kind(&f.patient, Some(pe))
                     .iter()
                     .filter(|x| lic.allows(x))
-                    .map(|x| agree(x, pe.many()))
+                    .map(|x| agree_to(x, pe))
                     .collect();
                 if let Some(x) = p.pick(&format!("patient{i}"), &pa.iter().collect::<Vec<_>>()) {
                     moment.push(with_patient(&the(pe), x));
@@ -1809,7 +1876,7 @@ pub fn compose(scene: &Scene, a: &Analysis, seed: u64, opts: ComposeOptions) -> 
                         .props
                         .iter()
                         .filter(|x| lic.allows(x))
-                        .map(|x| agree(x, e.many()))
+                        .map(|x| agree_to(x, e))
                         .collect();
                     let picked = p.take("props", &props, 2);
                     if !picked.is_empty() {
