@@ -193,32 +193,8 @@ fn the_studio_in_a_real_browser() {
 }
 
 async fn drive(port: u16, url: &str) -> Result<(), Box<dyn std::error::Error>> {
-    use fantoccini::{ClientBuilder, Locator};
-    // several TLS stacks are linked in; pick one (WebDriver here is plain HTTP)
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut caps = serde_json::Map::new();
-    let mut chrome = serde_json::json!({
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage", "--window-size=1200,900"]
-    });
-    if std::path::Path::new("/usr/bin/chromium").exists() {
-        chrome["binary"] = "/usr/bin/chromium".into();
-    }
-    caps.insert("goog:chromeOptions".into(), chrome);
-    let t = Instant::now();
-    let c = loop {
-        match ClientBuilder::rustls()?
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if t.elapsed() < Duration::from_secs(20) => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    use fantoccini::Locator;
+    let c = crate::util::chromium_session(port).await?;
     let wait = Duration::from_secs(30);
     let res: Result<(), Box<dyn std::error::Error>> = async {
         c.goto(url).await?;

@@ -840,30 +840,8 @@ fn newest(port: u16) -> Value {
 }
 
 async fn drive(port: u16, server: &Server, cli_run: i64, painter: &GatedA1111) -> Res<()> {
-    use fantoccini::{key::Key, ClientBuilder, Locator};
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut caps = serde_json::Map::new();
-    let mut chrome = json!({
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage", "--window-size=1200,900"]
-    });
-    if std::path::Path::new("/usr/bin/chromium").exists() {
-        chrome["binary"] = "/usr/bin/chromium".into();
-    }
-    caps.insert("goog:chromeOptions".into(), chrome);
-    let t = Instant::now();
-    let c = loop {
-        match ClientBuilder::rustls()?
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => break c,
-            Err(_) if t.elapsed() < Duration::from_secs(20) => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    use fantoccini::{key::Key, Locator};
+    let c = crate::util::chromium_session(port).await?;
     let wait = Duration::from_secs(60);
     let sp = server.port;
     let res: Res<()> = async {

@@ -186,3 +186,33 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A WebDriver session with headless Chromium (Debian's, where installed)
+/// through the chromedriver listening on `port`, retried for 20 s while
+/// the driver starts.
+pub async fn chromium_session(port: u16) -> Result<fantoccini::Client, Box<dyn std::error::Error>> {
+    // several TLS stacks are linked in; pick one (WebDriver here is plain HTTP)
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut chrome = serde_json::json!({
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage", "--window-size=1200,900"]
+    });
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        chrome["binary"] = "/usr/bin/chromium".into();
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), chrome);
+    let started = std::time::Instant::now();
+    loop {
+        match fantoccini::ClientBuilder::rustls()?
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return Ok(c),
+            Err(_) if started.elapsed() < std::time::Duration::from_secs(20) => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
