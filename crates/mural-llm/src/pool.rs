@@ -209,37 +209,55 @@ impl Llm for LlmPool {
         sampling: &Sampling,
         sink: Option<&Sink>,
     ) -> Result<Vec<String>, WriteError> {
-        let mut errors = Vec::new();
-        for i in self.order(Instant::now()) {
-            let m = &self.members[i];
-            Self::state(m).in_flight += 1;
-            let r = m.backend.complete(chat, n, seed, sampling, sink);
-            let mut s = Self::state(m);
-            s.in_flight -= 1;
-            match r {
-                Ok(texts) => {
-                    s.failures = 0;
-                    s.down_until = None;
-                    s.done += 1;
-                    return Ok(texts);
+        crate::bridge::block_here(self.complete_async(chat, n, seed, sampling, sink))
+    }
+
+    /// Awaits each member in turn (no runtime of its own: the pipeline's
+    /// and the server's runtimes drive it); no lock is held across a wait.
+    fn complete_async<'a>(
+        &'a self,
+        chat: &'a Chat,
+        n: usize,
+        seed: u64,
+        sampling: &'a Sampling,
+        sink: Option<&'a Sink>,
+    ) -> crate::BoxFuture<'a, Result<Vec<String>, WriteError>> {
+        Box::pin(async move {
+            let mut errors = Vec::new();
+            for i in self.order(Instant::now()) {
+                let m = &self.members[i];
+                Self::state(m).in_flight += 1;
+                let r = m
+                    .backend
+                    .complete_async(chat, n, seed, sampling, sink)
+                    .await;
+                let mut s = Self::state(m);
+                s.in_flight -= 1;
+                match r {
+                    Ok(texts) => {
+                        s.failures = 0;
+                        s.down_until = None;
+                        s.done += 1;
+                        return Ok(texts);
+                    }
+                    Err(WriteError::Backend { message, .. }) => {
+                        s.failures += 1;
+                        let shift = s.failures.saturating_sub(1).min(16);
+                        let wait = self.backoff.saturating_mul(1 << shift).min(MAX_BACKOFF);
+                        s.down_until = Some(Instant::now() + wait);
+                        errors.push(format!("{}: {message}", m.name));
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(WriteError::Backend { message, .. }) => {
-                    s.failures += 1;
-                    let shift = s.failures.saturating_sub(1).min(16);
-                    let wait = self.backoff.saturating_mul(1 << shift).min(MAX_BACKOFF);
-                    s.down_until = Some(Instant::now() + wait);
-                    errors.push(format!("{}: {message}", m.name));
-                }
-                Err(e) => return Err(e),
             }
-        }
-        Err(WriteError::Backend {
-            message: format!(
-                "every member of writer pool {:?} failed ({})",
-                self.name,
-                errors.join("; ")
-            ),
-            retryable: true,
+            Err(WriteError::Backend {
+                message: format!(
+                    "every member of writer pool {:?} failed ({})",
+                    self.name,
+                    errors.join("; ")
+                ),
+                retryable: true,
+            })
         })
     }
 }
