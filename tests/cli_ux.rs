@@ -3,7 +3,7 @@
 //! small flags (`--plain`, `lint -`, `--negative`, `serve --port`).
 
 use crate::util::{json_lines, TempDir, TestCommand};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 
 /// A `TestCommand` reading `mural.toml` from `dir` (written from `toml`).
@@ -404,11 +404,8 @@ fn serve(dir: &TempDir, args: &[&str]) -> (std::process::Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn mural serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line.trim().to_string())
+    let line = crate::util::first_line(&mut child);
+    (child, line)
 }
 
 #[test]

@@ -254,6 +254,21 @@ pub fn start(routes: impl FnOnce(Arc<Fake>) -> Router) -> Server {
 }
 
 /// A PNG of the given size, one color.
+/// AUTOMATIC1111's txt2img reply for the request `v`: one PNG of its size
+/// and seed, the parameters echoed, and `info` as a JSON string.
+pub fn a1111_reply(v: &Value) -> axum::Json<Value> {
+    use base64::Engine;
+    let (w, h) = (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap());
+    let seed = v["seed"].as_u64().unwrap();
+    let png = png(w as u32, h as u32, seed);
+    let info = json!({"seed": seed, "all_seeds": [seed], "width": w, "height": h});
+    axum::Json(json!({
+        "images": [base64::engine::general_purpose::STANDARD.encode(png)],
+        "parameters": v,
+        "info": info.to_string(),
+    }))
+}
+
 pub fn png(width: u32, height: u32, seed: u64) -> Vec<u8> {
     let c = [(seed * 37 % 256) as u8, (seed * 91 % 256) as u8, 128u8];
     let img = image::RgbImage::from_pixel(width, height, image::Rgb(c));

@@ -418,16 +418,7 @@ fn gated_painter() -> GatedPainter {
             let mut rx = rx.clone();
             async move {
                 let _ = rx.wait_for(|open| *open).await;
-                use base64::Engine;
-                let (w, h) = (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap());
-                let seed = v["seed"].as_u64().unwrap();
-                let png = crate::fakes::png(w as u32, h as u32, seed);
-                let info = json!({"seed": seed, "all_seeds": [seed], "width": w, "height": h});
-                axum::Json(json!({
-                    "images": [base64::engine::general_purpose::STANDARD.encode(png)],
-                    "parameters": v,
-                    "info": info.to_string(),
-                }))
+                crate::fakes::a1111_reply(&v)
             }
         }),
     );

@@ -41,17 +41,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn mural serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|u| u.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
+        let url = crate::util::listen_url(&mut child);
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
         Server { child, port, url }
     }
@@ -281,16 +271,7 @@ impl GatedA1111 {
                 let k = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 async move {
                     let _ = rx.wait_for(|a| *a >= k).await;
-                    use base64::Engine;
-                    let (w, h) = (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap());
-                    let seed = v["seed"].as_u64().unwrap();
-                    let png = crate::fakes::png(w as u32, h as u32, seed);
-                    let info = json!({"seed": seed, "all_seeds": [seed], "width": w, "height": h});
-                    axum::Json(json!({
-                        "images": [base64::engine::general_purpose::STANDARD.encode(png)],
-                        "parameters": v,
-                        "info": info.to_string(),
-                    }))
+                    crate::fakes::a1111_reply(&v)
                 }
             }),
         );

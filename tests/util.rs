@@ -216,3 +216,24 @@ pub async fn chromium_session(port: u16) -> Result<fantoccini::Client, Box<dyn s
         }
     }
 }
+
+/// The first line `mural serve` prints ("mural serve: listening on
+/// http://127.0.0.1:PORT"), trimmed.
+pub fn first_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_string()
+}
+
+/// The URL at the end of `mural serve`'s first line.
+pub fn listen_url(child: &mut std::process::Child) -> String {
+    let line = first_line(child);
+    line.rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string()
+}
